@@ -1,0 +1,3 @@
+"""lambench: a terminal workbench for AWS Lambda."""
+
+__version__ = "0.1.0"

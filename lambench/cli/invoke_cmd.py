@@ -1,0 +1,127 @@
+"""`lambench invoke`: run a function once on the local engine and print what AWS would return."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from lambench.cli.common import UserError, add_adhoc_options, add_project_option, load_functions
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `invoke` command."""
+    parser = subparsers.add_parser(
+        "invoke",
+        help="invoke a function locally",
+        description=(
+            "Invoke a function on the local engine. The response payload goes to stdout and the "
+            "invocation's logs (START, your output, END, REPORT) to stderr. The exit status is 0 on "
+            "success, 1 on a function error and 2 on a usage error. The event comes from --event, "
+            "--event-json or standard input; with none of them it is {}."
+        ),
+    )
+    parser.add_argument("name", nargs="?", metavar="NAME", help="function name (optional with --handler)")
+    add_project_option(parser)
+    event = parser.add_mutually_exclusive_group()
+    event.add_argument("--event", metavar="FILE", help="read the event from FILE ('-' for standard input)")
+    event.add_argument("--event-json", metavar="JSON", help="the event as a JSON string")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object with the payload, logs, durations, memory and cold/warm",
+    )
+    add_adhoc_options(parser)
+    parser.set_defaults(run=run)
+
+
+def read_event(args: argparse.Namespace) -> bytes:
+    """The event bytes from the options or stdin, checked to be JSON."""
+    if args.event_json is not None:
+        data = args.event_json.encode()
+        source = "--event-json"
+    elif args.event is not None:
+        if args.event == "-":
+            data, source = sys.stdin.buffer.read(), "standard input"
+        else:
+            try:
+                with open(args.event, "rb") as handle:
+                    data = handle.read()
+            except OSError as exc:
+                raise UserError(f"cannot read event file {args.event}: {exc.strerror}") from None
+            source = args.event
+    elif not sys.stdin.isatty() and _stdin_has_data():
+        data, source = sys.stdin.buffer.read(), "standard input"
+    else:
+        return b"{}"
+    if not data.strip():
+        return b"{}"
+    try:
+        json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UserError(f"the event from {source} is not valid JSON: {exc}") from None
+    return data
+
+
+def _stdin_has_data() -> bool:
+    # A closed or empty stdin (CI, cron) must not block; a pipe or file is read.
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError):
+        return False
+    import stat
+
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Invoke once and print the result."""
+    if not args.name and not args.handler:
+        raise UserError("name a function to invoke (see 'lambench functions'), or give --handler")
+    functions = load_functions(args)
+    name = next(iter(functions)) if args.handler else args.name
+    base_name = name.split(":", 1)[0]
+    if base_name not in functions:
+        known = ", ".join(functions) or "none"
+        raise UserError(f"no function named {base_name!r} in {args.project} (functions: {known})")
+    event = read_event(args)
+
+    from lambench.core.runtime.errors import LambdaServiceError
+    from lambench.core.runtime.service import LocalLambda
+
+    with LocalLambda(functions.values()) as service:
+        try:
+            result = service.invoke(name, event)
+        except LambdaServiceError as exc:
+            raise UserError(f"{exc.error_code}: {exc.message}") from None
+    if args.json:
+        print(json.dumps(_as_json(result), indent=2))
+    else:
+        sys.stderr.write(result.logs)
+        sys.stderr.flush()
+        out = sys.stdout.buffer
+        out.write(result.payload)
+        if not result.payload.endswith(b"\n"):
+            out.write(b"\n")
+        out.flush()
+    return 1 if result.function_error else 0
+
+
+def _as_json(result: Any) -> dict[str, Any]:
+    return {
+        "requestId": result.request_id,
+        "statusCode": result.status_code,
+        "functionError": result.error_type if result.function_error else None,
+        "payload": result.payload_json(),
+        "logs": result.logs,
+        "durationMs": round(result.duration_ms, 3),
+        "billedDurationMs": result.billed_duration_ms,
+        "initDurationMs": None if result.init_duration_ms is None else round(result.init_duration_ms, 3),
+        "maxMemoryUsedMB": result.max_memory_used_mb,
+        "memorySizeMB": result.memory_size_mb,
+        "executedVersion": result.executed_version,
+        "cold": result.cold,
+        "environmentId": result.environment_id,
+    }

@@ -1,0 +1,51 @@
+"""The `lambench` command: parse the command line and dispatch to a command module.
+
+Imports stay light here: `lambench invoke` is the inner loop of a developer's day, so boto3,
+moto and textual are imported only by the commands that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from lambench import __version__
+from lambench.cli import functions_cmd, invoke_cmd
+from lambench.cli.common import UserError, fail
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with one subcommand per module."""
+    parser = argparse.ArgumentParser(
+        prog="lambench",
+        description=(
+            "A workbench for AWS Lambda: runs your functions locally with the real execution model "
+            "(cold and warm starts, timeouts, memory limits, AWS's exact errors and log lines)."
+        ),
+        epilog="Run 'lambench COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"lambench {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    functions_cmd.register(subparsers)
+    invoke_cmd.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the process exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args))
+    except UserError as exc:
+        return fail(str(exc))
+    except KeyboardInterrupt:
+        print("lambench: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `lambench invoke ... | head`: the reader left; that is not an error worth a traceback.
+        return 0

@@ -1,0 +1,849 @@
+"""One execution environment: a runtime process behind its own Runtime API endpoint.
+
+The environment follows the lifecycle of lambda-facts §11.1. INIT starts the runtime process and
+ends when it first calls `next`. INVOKE hands it one event and waits for its answer, the
+deadline, its exit or its memory limit. A timeout, crash or out-of-memory kill *resets* the
+environment: the process is gone, `/tmp` stays, and the next invoke re-initialises inside its own
+invoke phase (a "suppressed init"). SHUTDOWN signals the process group and removes `/tmp`.
+
+Nothing here starts a thread: the thread that invokes drives the environment's sockets and log
+pipe itself, so a warm invoke costs one loopback round trip and no thread hand-off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from lambench.core.config import FunctionConfig
+from lambench.core.runtime import errors, platform_logs, processes, runtime_api
+from lambench.core.runtime.envvars import PYTHON_RUNTIME_DIR, build_environment
+from lambench.core.runtime.identifiers import log_stream_name, new_environment_id
+from lambench.core.runtime.memory import MemoryProbe
+from lambench.core.runtime.records import Lifecycle, LifecycleRecord, LogRecord
+
+#: The INIT phase limit for on-demand environments (lambda-facts §11.1).
+INIT_LIMIT_S = 10.0
+#: How often a busy environment's memory is checked against its limit; the kill comes within
+#: one tick of crossing it.
+WATCHDOG_TICK_S = 0.025
+#: Grace between SIGTERM and SIGKILL at shutdown.
+SHUTDOWN_GRACE_S = 0.3
+#: Function output kept per invocation for its log text; older lines are dropped (and counted)
+#: so a handler flooding stdout cannot grow the engine's memory without bound.
+MAX_INVOCATION_LOG_BYTES = 1024 * 1024
+
+_BOOTSTRAP_CODE = (
+    f"import sys; sys.path.insert(0, {str(PYTHON_RUNTIME_DIR)!r}); "
+    "import lambench_python_runtime as r; r.main()"
+)
+
+
+@dataclass
+class Invocation:
+    """One event handed to an environment."""
+
+    request_id: str
+    payload: bytes
+    invoked_function_arn: str
+    trace_id: str
+    client_context: str | None = None
+    cognito_identity: str | None = None
+    content_type: str = "application/json"
+
+
+@dataclass
+class Outcome:
+    """What an environment reports back for one invocation."""
+
+    request_id: str
+    payload: bytes
+    function_error: str | None
+    error_type: str | None
+    status: str  # success | error | timeout
+    duration_ms: float
+    billed_duration_ms: int
+    init_duration_ms: float | None
+    max_memory_used_mb: int
+    cold: bool
+    logs: str
+    content_type: str = "application/json"
+
+
+@dataclass
+class _Result:
+    status: str  # success | handled (the function reported an error) | error (platform) | timeout
+    payload: bytes
+    error_type: str | None = None
+    content_type: str = "application/json"
+
+
+@dataclass
+class _InitResult:
+    ok: bool
+    duration_ms: float
+    status: str = "success"
+    error_type: str | None = None
+    payload: bytes = b""
+
+
+class InvocationLog:
+    """The log text of one invocation, bounded in size; drops its oldest function lines first."""
+
+    def __init__(self, limit: int = MAX_INVOCATION_LOG_BYTES) -> None:
+        self.lines: list[str] = []
+        self._size = 0
+        self._limit = limit
+        self.dropped_lines = 0
+
+    def add(self, line: str) -> None:
+        """Append one line (without its newline)."""
+        self.lines.append(line)
+        self._size += len(line) + 1
+        while self._size > self._limit and len(self.lines) > 1:
+            self._size -= len(self.lines.pop(0)) + 1
+            self.dropped_lines += 1
+
+    def text(self) -> str:
+        """The lines joined, each ending in a newline, with a note where lines were dropped."""
+        body = "".join(line + "\n" for line in self.lines)
+        if self.dropped_lines:
+            return (
+                f"[lambench] {self.dropped_lines} earlier log lines of this invocation were dropped\n" + body
+            )
+        return body
+
+
+@dataclass
+class EnvironmentHooks:
+    """How an environment reports to its service: lifecycle and log records, and whether anyone listens."""
+
+    lifecycle: Callable[[LifecycleRecord], None]
+    log: Callable[[LogRecord], None]
+    wants_logs: Callable[[], bool]
+
+
+@dataclass
+class _Runtime:
+    """The live runtime process of an environment and the descriptors that belong to it."""
+
+    proc: subprocess.Popen[bytes]
+    log_fd: int
+    pidfd: int | None
+    connections: list[runtime_api.Connection] = field(default_factory=list)
+    exited: bool = False
+
+
+class ExecutionEnvironment:
+    """One execution environment of one function version; used by one invocation at a time."""
+
+    def __init__(
+        self,
+        config: FunctionConfig,
+        *,
+        version: str,
+        probe: MemoryProbe,
+        hooks: EnvironmentHooks,
+        init_type: str = "on-demand",
+        credentials: dict[str, str] | None = None,
+        python: str = sys.executable,
+    ) -> None:
+        self.config = config
+        self.version = version
+        self.init_type = init_type
+        self.id = new_environment_id()
+        self.created_at = time.time()
+        self.log_stream = log_stream_name(version, self.id, self.created_at)
+        self.invocations = 0
+        self.retired = False
+        self._probe = probe
+        self._hooks = hooks
+        self._python = python
+        self._credentials = credentials
+        self._tmp_dir = tempfile.mkdtemp(prefix=f"lambench-{config.name}-")
+        self._listener = runtime_api.open_listener()
+        self.runtime_api = "127.0.0.1:%d" % self._listener.getsockname()[1]
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._listener, selectors.EVENT_READ, "listener")
+        self._runtime: _Runtime | None = None
+        self._ever_started = False
+        # Runtime API state, driven by the requests the runtime sends.
+        self._waiting: runtime_api.Connection | None = None
+        self._current: Invocation | None = None
+        self._answer: tuple[str, bytes, dict[str, str]] | None = None
+        self._init_error: tuple[bytes, dict[str, str]] | None = None
+        self._partial = b""
+        self._log: InvocationLog | None = None
+        self._request_id: str | None = None
+        self._emit(Lifecycle.ENVIRONMENT_CREATED, init_type=init_type)
+
+    # -- public ---------------------------------------------------------------------------------
+
+    @property
+    def tmp_dir(self) -> str:
+        """The directory that stands in for `/tmp`; it survives warm invokes and resets."""
+        return self._tmp_dir
+
+    @property
+    def pid(self) -> int | None:
+        """PID of the runtime process, or None while the environment has none (new or reset)."""
+        return self._runtime.proc.pid if self._runtime else None
+
+    @property
+    def is_warm(self) -> bool:
+        """True if the next invoke needs no init."""
+        return self._runtime is not None and not self._runtime.exited
+
+    def prewarm(self) -> _InitResult:
+        """Run the INIT phase ahead of any request (provisioned concurrency, tests, benchmarks)."""
+        self._log = InvocationLog()
+        return self._init(phase="init", limit_s=INIT_LIMIT_S, request_id=None)
+
+    def invoke(self, invocation: Invocation) -> Outcome:
+        """Run one invocation to its end: answer, function error, timeout, crash or OOM."""
+        log = self._log = InvocationLog()
+        self._request_id = None
+        cold = False
+        report_init_ms: float | None = None
+        self._pump(0.0)
+        if self._runtime is not None and self._runtime.exited:
+            self._reset("runtime exited while idle")
+        if self._runtime is None:
+            cold = True
+            if not self._ever_started:
+                first = self._init(phase="init", limit_s=INIT_LIMIT_S, request_id=invocation.request_id)
+                if first.ok:
+                    report_init_ms = first.duration_ms
+        self.invocations += 1
+        self._request_id = invocation.request_id
+        timeout_s = self.config.timeout_s
+        start_wall = time.time()
+        start = time.perf_counter()
+        deadline = start + timeout_s
+        deadline_ms = int(start_wall * 1000) + timeout_s * 1000
+        self._platform_line(platform_logs.start_line(invocation.request_id, self.version))
+        self._emit(Lifecycle.INVOKE_START, request_id=invocation.request_id, cold=cold)
+        if self._runtime is None:
+            # Suppressed init: after a failed INIT phase or a reset, the runtime is started again
+            # inside this invocation and its time counts against the function timeout.
+            again = self._init(
+                phase="invoke",
+                limit_s=max(0.0, deadline - time.perf_counter()),
+                request_id=invocation.request_id,
+            )
+            if not again.ok:
+                return self._finish_failed_init(invocation, again, start, cold, log)
+        self._probe_reset()
+        self._current = invocation
+        self._answer = None
+        result = self._run(invocation, deadline, deadline_ms)
+        return self._finish(invocation, result, start, cold, report_init_ms, log)
+
+    def retire(self, reason: str, grace_s: float = SHUTDOWN_GRACE_S) -> None:
+        """SHUTDOWN: end the runtime process tree and remove the environment's `/tmp`."""
+        if self.retired:
+            return
+        self.retired = True
+        if self._runtime is not None:
+            processes.terminate_all([self._runtime.proc], grace_s)
+            self._release_runtime()
+        self._close_endpoint()
+        self._emit(Lifecycle.ENVIRONMENT_RETIRED, reason=reason)
+
+    def begin_retire(self) -> subprocess.Popen[bytes] | None:
+        """First half of a group shutdown: SIGTERM is sent by the caller to every returned process."""
+        return self._runtime.proc if self._runtime is not None else None
+
+    def finish_retire(self, reason: str) -> None:
+        """Second half of a group shutdown, after the caller reaped the processes."""
+        if self.retired:
+            return
+        self.retired = True
+        if self._runtime is not None:
+            processes.kill_now(self._runtime.proc)
+            self._release_runtime()
+        self._close_endpoint()
+        self._emit(Lifecycle.ENVIRONMENT_RETIRED, reason=reason)
+
+    # -- INIT -----------------------------------------------------------------------------------
+
+    def _spawn(self) -> None:
+        env = build_environment(
+            self.config,
+            version=self.version,
+            runtime_api=self.runtime_api,
+            log_stream=self.log_stream,
+            tmp_dir=self._tmp_dir,
+            init_type=self.init_type,
+            credentials=self._credentials,
+        )
+        if self.config.is_custom_runtime:
+            argv = [str(self.config.code_dir / "bootstrap")]
+        else:
+            argv = [self._python, "-I", "-u", "-c", _BOOTSTRAP_CODE]
+        read_fd, write_fd = os.pipe()
+        try:
+            proc = subprocess.Popen(
+                argv,
+                cwd=self.config.code_dir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=write_fd,
+                stderr=write_fd,
+                start_new_session=True,
+                close_fds=True,
+            )
+        except OSError:
+            os.close(read_fd)
+            raise
+        finally:
+            os.close(write_fd)
+        processes.register(proc)
+        os.set_blocking(read_fd, False)
+        pidfd: int | None = None
+        pidfd_open = getattr(os, "pidfd_open", None)
+        if pidfd_open is not None:
+            try:
+                pidfd = pidfd_open(proc.pid)
+            except OSError:
+                pidfd = None
+        self._runtime = _Runtime(proc=proc, log_fd=read_fd, pidfd=pidfd)
+        self._selector.register(read_fd, selectors.EVENT_READ, "log")
+        if pidfd is not None:
+            self._selector.register(pidfd, selectors.EVENT_READ, "exit")
+        self._ever_started = True
+
+    def _init(self, *, phase: str, limit_s: float, request_id: str | None) -> _InitResult:
+        self._platform_line(platform_logs.init_start_line(self.config.runtime, self.config.region))
+        self._emit(Lifecycle.INIT_START, init_type=self.init_type, phase=phase)
+        self._init_error = None
+        self._waiting = None
+        start = time.perf_counter()
+        deadline = start + limit_s
+        try:
+            self._spawn()
+        except OSError as exc:
+            # A custom runtime whose bootstrap is missing or not executable: RAPID reports the
+            # exit status a shell would (127 not found, 126 not executable).
+            code = 127 if isinstance(exc, FileNotFoundError) else 126
+            return self._init_failed(
+                phase,
+                start,
+                "error",
+                "Runtime.ExitError",
+                errors.platform_error_payload(
+                    "Runtime.ExitError", errors.exit_error_message(request_id or "", code)
+                ),
+            )
+        runtime = self._runtime
+        assert runtime is not None
+        while self._waiting is None and self._init_error is None and not runtime.exited:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                break
+            self._pump(min(remaining, 0.05 if runtime.pidfd is None else remaining))
+        if self._waiting is not None:
+            duration = (time.perf_counter() - start) * 1000
+            self._emit(Lifecycle.INIT_END, phase=phase, duration_ms=duration, status="success")
+            return _InitResult(ok=True, duration_ms=duration)
+        if self._init_error is not None:
+            body, headers = self._init_error
+            error_type = headers.get("lambda-runtime-function-error-type") or _error_type_of(body)
+            # The Python runtime exits by itself after reporting; give it a moment, then make sure.
+            self._wait_exit(0.5)
+            return self._init_failed(phase, start, "error", error_type or "Runtime.Unknown", body)
+        if runtime.exited:
+            code = runtime.proc.returncode if runtime.proc.returncode is not None else 1
+            return self._init_failed(
+                phase,
+                start,
+                "error",
+                "Runtime.ExitError",
+                errors.platform_error_payload(
+                    "Runtime.ExitError", errors.exit_error_message(request_id or "", code)
+                ),
+            )
+        payload = errors.platform_error_payload(
+            "Sandbox.Timedout", errors.timeout_message(request_id or "", self.config.timeout_s)
+        )
+        return self._init_failed(phase, start, "timeout", None, payload)
+
+    def _init_failed(
+        self, phase: str, start: float, status: str, error_type: str | None, payload: bytes
+    ) -> _InitResult:
+        duration = (time.perf_counter() - start) * 1000
+        self._kill_runtime()
+        self._platform_line(platform_logs.init_report_line(duration, phase, status, error_type))
+        self._emit(
+            Lifecycle.INIT_END, phase=phase, duration_ms=duration, status=status, error_type=error_type
+        )
+        return _InitResult(
+            ok=False, duration_ms=duration, status=status, error_type=error_type, payload=payload
+        )
+
+    # -- INVOKE ---------------------------------------------------------------------------------
+
+    def _run(self, invocation: Invocation, deadline: float, deadline_ms: int) -> _Result:
+        """Deliver the event and wait for the runtime's answer, its exit, the deadline or the memory limit."""
+        runtime = self._runtime
+        assert runtime is not None
+        limit_kb = self.config.memory_mb * 1024
+        next_tick = time.perf_counter() + WATCHDOG_TICK_S
+        delivered = False
+        while True:
+            if not delivered and self._waiting is not None:
+                conn, self._waiting = self._waiting, None
+                delivered = conn.send(_render_event(invocation, deadline_ms))
+                if not delivered:
+                    self._wait_exit(0.5)
+            if self._answer is not None:
+                kind, body, headers = self._answer
+                self._measured_mb = self._peak_mb()
+                if self._measured_mb > self.config.memory_mb:
+                    # The spike came and went between watchdog ticks; AWS's cgroup would have
+                    # killed the process at the limit, so this is an out-of-memory all the same.
+                    return self._oom(invocation)
+                if kind == "response":
+                    return _Result("success", body, None, headers.get("content-type") or "application/json")
+                if kind == "too_large":
+                    return _Result(
+                        "error", errors.response_too_large_payload(), "Function.ResponseSizeTooLarge"
+                    )
+                if kind == "bad_mode":
+                    return _Result("error", body, "Runtime.InvalidResponseModeHeader")
+                error_type = headers.get("lambda-runtime-function-error-type") or _error_type_of(body)
+                return _Result("handled", body, error_type)
+            if runtime.exited:
+                code = runtime.proc.returncode if runtime.proc.returncode is not None else 1
+                message = errors.exit_error_message(invocation.request_id, code)
+                self._measured_mb = self._peak_mb()
+                self._reset("runtime exited")
+                return _Result(
+                    "error", errors.platform_error_payload("Runtime.ExitError", message), "Runtime.ExitError"
+                )
+            now = time.perf_counter()
+            if now >= deadline:
+                self._measured_mb = self._peak_mb()
+                self._reset("timeout")
+                message = errors.timeout_message(invocation.request_id, self.config.timeout_s)
+                return _Result(
+                    "timeout", errors.platform_error_payload("Sandbox.Timedout", message), "Sandbox.Timedout"
+                )
+            if now >= next_tick:
+                next_tick = now + WATCHDOG_TICK_S
+                current = self._probe.current_kb(runtime.proc.pid)
+                self._tick_peak_kb = max(self._tick_peak_kb, current)
+                if current > limit_kb:
+                    return self._oom(invocation)
+            wait = min(deadline, next_tick) - now
+            if runtime.pidfd is None:
+                wait = min(wait, 0.05)
+            self._pump(wait)
+
+    def _oom(self, invocation: Invocation) -> _Result:
+        self._reset("out of memory")
+        # The kernel's cgroup stops a process at its limit, so AWS never reports more than that.
+        self._measured_mb = self.config.memory_mb
+        message = errors.out_of_memory_message(invocation.request_id)
+        return _Result(
+            "error", errors.platform_error_payload("Runtime.OutOfMemory", message), "Runtime.OutOfMemory"
+        )
+
+    def _finish(
+        self,
+        invocation: Invocation,
+        result: _Result,
+        start: float,
+        cold: bool,
+        report_init_ms: float | None,
+        log: InvocationLog,
+    ) -> Outcome:
+        status, payload, error_type = result.status, result.payload, result.error_type
+        end = time.perf_counter()
+        self._current = None
+        self._answer = None
+        self._drain_logs()
+        self._flush_partial()
+        if status == "timeout":
+            # AWS reports the configured timeout as the duration of a timed-out invocation.
+            duration = self.config.timeout_s * 1000.0
+            self._platform_line(platform_logs.timed_out_line(invocation.request_id, self.config.timeout_s))
+        else:
+            duration = (end - start) * 1000
+        memory = min(self._measured_mb, self.config.memory_mb)
+        function_error = None if status == "success" else "Unhandled"
+        report_status: str | None = None
+        if status == "timeout":
+            report_status = "timeout"
+        elif status == "error":
+            report_status = "error"
+        billed = platform_logs.billed_duration_ms(duration, report_init_ms)
+        self._platform_line(platform_logs.end_line(invocation.request_id))
+        report = platform_logs.Report(
+            request_id=invocation.request_id,
+            duration_ms=duration,
+            billed_duration_ms=billed,
+            memory_size_mb=self.config.memory_mb,
+            max_memory_used_mb=memory,
+            init_duration_ms=report_init_ms,
+            status=report_status,
+            error_type=error_type if report_status == "error" else None,
+        )
+        self._platform_line(report.line())
+        outcome_status = "success" if status == "success" else ("timeout" if status == "timeout" else "error")
+        self._emit(
+            Lifecycle.INVOKE_END,
+            request_id=invocation.request_id,
+            duration_ms=duration,
+            status=outcome_status,
+            error_type=error_type,
+            cold=cold,
+        )
+        self._request_id = None
+        return Outcome(
+            request_id=invocation.request_id,
+            payload=payload,
+            function_error=function_error,
+            error_type=error_type,
+            status=outcome_status,
+            duration_ms=duration,
+            billed_duration_ms=billed,
+            init_duration_ms=report_init_ms,
+            max_memory_used_mb=memory,
+            cold=cold,
+            logs=log.text(),
+            content_type=result.content_type,
+        )
+
+    def _finish_failed_init(
+        self, invocation: Invocation, failure: _InitResult, start: float, cold: bool, log: InvocationLog
+    ) -> Outcome:
+        self._measured_mb = self._tick_peak_kb // 1024
+        if failure.status == "timeout":
+            message = errors.timeout_message(invocation.request_id, self.config.timeout_s)
+            result = _Result(
+                "timeout", errors.platform_error_payload("Sandbox.Timedout", message), "Sandbox.Timedout"
+            )
+        else:
+            result = _Result("error", failure.payload, failure.error_type)
+        return self._finish(invocation, result, start, cold, None, log)
+
+    # -- the event pump -------------------------------------------------------------------------
+
+    def _pump(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds for runtime traffic, output or exit, and handle what came."""
+        for key, _mask in self._selector.select(timeout):
+            tag = key.data
+            if tag == "log":
+                self._read_logs()
+            elif tag == "exit":
+                self._note_exit()
+            elif tag == "listener":
+                conn = runtime_api.accept(self._listener, send_timeout_s=30.0)
+                if conn is not None and self._runtime is not None:
+                    self._runtime.connections.append(conn)
+                    self._selector.register(conn.sock, selectors.EVENT_READ, conn)
+                elif conn is not None:
+                    conn.close()
+            else:
+                self._serve(tag)
+        runtime = self._runtime
+        if (
+            runtime is not None
+            and runtime.pidfd is None
+            and not runtime.exited
+            and runtime.proc.poll() is not None
+        ):
+            self._note_exit()
+
+    def _serve(self, conn: runtime_api.Connection) -> None:
+        try:
+            requests = conn.receive()
+        except runtime_api.ProtocolError as exc:
+            conn.send(
+                runtime_api.render_response(exc.status, runtime_api.error_body(exc.error_type, exc.message))
+            )
+            self._drop_connection(conn)
+            return
+        for request in requests:
+            self._route(conn, request)
+            if not request.keep_alive:
+                self._drop_connection(conn)
+                return
+        if conn.closed:
+            self._drop_connection(conn)
+
+    def _route(self, conn: runtime_api.Connection, request: runtime_api.HttpRequest) -> None:
+        path = request.path
+        if path == runtime_api.NEXT_PATH and request.method == "GET":
+            self._waiting = conn
+            return
+        if path.startswith(runtime_api.INVOCATION_PREFIX) and request.method == "POST":
+            request_id, _, action = path[len(runtime_api.INVOCATION_PREFIX) :].partition("/")
+            if action not in ("response", "error"):
+                conn.send(_not_found())
+                return
+            current = self._current
+            if current is None or request_id != current.request_id or self._answer is not None:
+                conn.send(_error(400, "InvalidRequestID", "Invalid request ID"))
+                return
+            if action == "response":
+                mode = request.headers.get("lambda-runtime-function-response-mode")
+                if mode is not None and mode != "streaming":
+                    body = runtime_api.error_body(
+                        "InvalidFunctionResponseMode", "Invalid function response mode"
+                    )
+                    conn.send(runtime_api.render_response(400, body))
+                    self._answer = (
+                        "bad_mode",
+                        errors.platform_error_payload(
+                            "Runtime.InvalidResponseModeHeader", "Invalid function response mode"
+                        ),
+                        request.headers,
+                    )
+                    return
+                if len(request.body) > errors.MAX_RESPONSE_BYTES:
+                    conn.send(
+                        _error(
+                            413,
+                            "RequestEntityTooLarge",
+                            f"Exceeded maximum allowed payload size ({errors.MAX_RESPONSE_BYTES} bytes).",
+                        )
+                    )
+                    self._answer = ("too_large", b"", request.headers)
+                    return
+            conn.send(runtime_api.ACCEPTED_RESPONSE)
+            self._answer = (action, request.body, request.headers)
+            return
+        if path == runtime_api.INIT_ERROR_PATH and request.method == "POST":
+            if self._current is not None or self._init_error is not None:
+                conn.send(
+                    _error(
+                        403,
+                        "InvalidStateTransition",
+                        "State transition from Ready to InitError failed for runtime. "
+                        "Error: State transition is not allowed",
+                    )
+                )
+                return
+            conn.send(runtime_api.ACCEPTED_RESPONSE)
+            self._init_error = (request.body, request.headers)
+            return
+        if path == runtime_api.PING_PATH:
+            conn.send(runtime_api.render_response(200, b"pong"))
+            return
+        conn.send(_not_found())
+
+    def _drop_connection(self, conn: runtime_api.Connection) -> None:
+        try:
+            self._selector.unregister(conn.sock)
+        except (KeyError, ValueError):
+            pass
+        conn.close()
+        if self._waiting is conn:
+            self._waiting = None
+        if self._runtime is not None and conn in self._runtime.connections:
+            self._runtime.connections.remove(conn)
+
+    # -- logs -----------------------------------------------------------------------------------
+
+    def _read_logs(self) -> None:
+        runtime = self._runtime
+        if runtime is None:
+            return
+        while True:
+            try:
+                chunk = os.read(runtime.log_fd, 65536)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:
+                try:
+                    self._selector.unregister(runtime.log_fd)
+                except (KeyError, ValueError):
+                    pass
+                return
+            data = self._partial + chunk
+            lines = data.split(b"\n")
+            self._partial = lines.pop()
+            for raw in lines:
+                self._function_line(raw.decode("utf-8", "replace"))
+            if len(chunk) < 65536:
+                return
+
+    def _drain_logs(self) -> None:
+        if self._runtime is not None:
+            self._read_logs()
+
+    def _flush_partial(self) -> None:
+        if self._partial:
+            self._function_line(self._partial.decode("utf-8", "replace"))
+            self._partial = b""
+
+    def _function_line(self, line: str) -> None:
+        if self._log is not None:
+            self._log.add(line)
+        if self._hooks.wants_logs():
+            self._hooks.log(self._log_record(line))
+
+    def _platform_line(self, line: str) -> None:
+        self._function_line(line)
+
+    def _log_record(self, line: str) -> LogRecord:
+        return LogRecord(
+            time=time.time(),
+            function=self.config.name,
+            version=self.version,
+            environment_id=self.id,
+            log_stream=self.log_stream,
+            request_id=self._request_id,
+            message=line,
+        )
+
+    # -- process management ---------------------------------------------------------------------
+
+    _tick_peak_kb = 0
+    _measured_mb = 0
+
+    def _probe_reset(self) -> None:
+        self._tick_peak_kb = 0
+        if self._runtime is not None:
+            self._probe.reset_peak(self._runtime.proc.pid)
+
+    def _peak_mb(self) -> int:
+        runtime = self._runtime
+        kb = self._tick_peak_kb
+        if runtime is not None and not runtime.exited:
+            kb = max(kb, self._probe.peak_kb(runtime.proc.pid))
+        return (kb + 1023) // 1024
+
+    def _note_exit(self) -> None:
+        runtime = self._runtime
+        if runtime is None or runtime.exited:
+            return
+        if runtime.proc.poll() is None:
+            # pidfd readable means the process ended; poll() reaps it. Guard against spurious wakeups.
+            try:
+                runtime.proc.wait(timeout=0.1)
+            except subprocess.TimeoutExpired:
+                return
+        runtime.exited = True
+        if runtime.pidfd is not None:
+            try:
+                self._selector.unregister(runtime.pidfd)
+            except (KeyError, ValueError):
+                pass
+        self._drain_logs()
+
+    def _wait_exit(self, seconds: float) -> None:
+        runtime = self._runtime
+        deadline = time.perf_counter() + seconds
+        while runtime is not None and not runtime.exited:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                return
+            self._pump(min(remaining, 0.05))
+
+    def _kill_runtime(self) -> None:
+        runtime = self._runtime
+        if runtime is None:
+            return
+        # The whole process group goes, including anything the handler spawned; leftover output
+        # that is already in the pipe still belongs to this invocation.
+        processes.kill_now(runtime.proc)
+        runtime.exited = True
+        self._drain_logs()
+        self._release_runtime()
+
+    def _reset(self, reason: str) -> None:
+        """Lose the runtime process but keep the environment (and its `/tmp`) for the next invoke."""
+        self._kill_runtime()
+        self._emit(Lifecycle.ENVIRONMENT_RESET, reason=reason)
+
+    def _release_runtime(self) -> None:
+        runtime = self._runtime
+        if runtime is None:
+            return
+        if runtime.proc.returncode is None:
+            processes.kill_now(runtime.proc)
+        else:
+            processes.forget(runtime.proc)
+        for conn in list(runtime.connections):
+            self._drop_connection(conn)
+        for fd in (runtime.log_fd, runtime.pidfd):
+            if fd is None:
+                continue
+            try:
+                self._selector.unregister(fd)
+            except (KeyError, ValueError):
+                pass
+            os.close(fd)
+        self._runtime = None
+        self._waiting = None
+        self._partial = b""
+
+    def _close_endpoint(self) -> None:
+        try:
+            self._selector.unregister(self._listener)
+        except (KeyError, ValueError):
+            pass
+        self._listener.close()
+        self._selector.close()
+        shutil.rmtree(self._tmp_dir, ignore_errors=True)
+
+    def _emit(self, kind: Lifecycle, **fields: object) -> None:
+        self._hooks.lifecycle(
+            LifecycleRecord(
+                kind=kind,
+                time=time.time(),
+                function=self.config.name,
+                version=self.version,
+                environment_id=self.id,
+                **fields,  # type: ignore[arg-type]
+            )
+        )
+
+
+def _render_event(invocation: Invocation, deadline_ms: int) -> bytes:
+    headers = {
+        "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
+        "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
+        "Lambda-Runtime-Invoked-Function-Arn": invocation.invoked_function_arn,
+        "Lambda-Runtime-Trace-Id": invocation.trace_id,
+    }
+    if invocation.client_context:
+        headers["Lambda-Runtime-Client-Context"] = invocation.client_context
+    if invocation.cognito_identity:
+        headers["Lambda-Runtime-Cognito-Identity"] = invocation.cognito_identity
+    lines = ["HTTP/1.1 200 OK", f"Content-Type: {invocation.content_type}"]
+    lines.extend(f"{k}: {v}" for k, v in headers.items())
+    lines.append(f"Content-Length: {len(invocation.payload)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + invocation.payload
+
+
+def _error(status: int, error_type: str, message: str) -> bytes:
+    return runtime_api.render_response(status, runtime_api.error_body(error_type, message))
+
+
+def _not_found() -> bytes:
+    return _error(404, "InvalidRequest", "Not Found")
+
+
+def _error_type_of(body: bytes) -> str | None:
+    try:
+        parsed = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if isinstance(parsed, dict):
+        value = parsed.get("errorType")
+        return value if isinstance(value, str) else None
+    return None

@@ -1,0 +1,169 @@
+"""Resident memory of an environment's process tree, behind a small interface.
+
+Linux reads `/proc`: `VmHWM` is the kernel's own high-water mark of a process's resident set, and
+writing `5` to `/proc/<pid>/clear_refs` resets it, so each invocation gets its true peak rather
+than a sample. Elsewhere (macOS) a `ps`-based sampler stands in, giving the peak of its samples.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from typing import Protocol
+
+
+class MemoryProbe(Protocol):
+    """Measures the resident memory of a process and its descendants, in KiB."""
+
+    def reset_peak(self, pid: int) -> None:
+        """Start a new peak measurement (called when an invocation starts)."""
+
+    def current_kb(self, pid: int) -> int:
+        """Resident memory of the whole tree now."""
+
+    def peak_kb(self, pid: int) -> int:
+        """Peak resident memory since `reset_peak`, as well as this probe can know it."""
+
+
+def _read_status_field(pid: int, field: bytes) -> int:
+    try:
+        fd = os.open(f"/proc/{pid}/status", os.O_RDONLY)
+    except OSError:
+        return 0
+    try:
+        data = os.read(fd, 8192)
+    except OSError:
+        return 0
+    finally:
+        os.close(fd)
+    start = data.find(field)
+    if start < 0:
+        return 0
+    end = data.find(b"kB", start)
+    try:
+        return int(data[start + len(field) : end])
+    except ValueError:
+        return 0
+
+
+def _children(pid: int, all_threads: bool) -> list[int]:
+    tids = [str(pid)]
+    if all_threads:
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            return []
+    result: list[int] = []
+    for tid in tids:
+        try:
+            fd = os.open(f"/proc/{pid}/task/{tid}/children", os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            data = b""
+        finally:
+            os.close(fd)
+        result.extend(int(child) for child in data.split())
+    return result
+
+
+def _descendants(pid: int, all_threads: bool) -> list[int]:
+    found: list[int] = []
+    pending = _children(pid, all_threads)
+    while pending:
+        child = pending.pop()
+        found.append(child)
+        pending.extend(_children(child, True))
+    return found
+
+
+class ProcMemoryProbe:
+    """Linux: exact peaks from `VmHWM`, reset per invocation through `clear_refs`."""
+
+    def reset_peak(self, pid: int) -> None:
+        """Reset the kernel's high-water mark of the runtime process and its descendants."""
+        for target in (pid, *_descendants(pid, all_threads=False)):
+            try:
+                fd = os.open(f"/proc/{target}/clear_refs", os.O_WRONLY)
+            except OSError:
+                continue
+            try:
+                os.write(fd, b"5")
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+
+    def current_kb(self, pid: int) -> int:
+        """Sum of `VmRSS` over the tree, walking every thread's children (used on the watchdog tick)."""
+        return sum(_read_status_field(p, b"VmRSS:") for p in (pid, *_descendants(pid, all_threads=True)))
+
+    def peak_kb(self, pid: int) -> int:
+        """Sum of the high-water marks over the tree.
+
+        Only the main thread's children are walked here: this runs once per invocation on the warm
+        path, and the watchdog's full walks catch processes started from other threads.
+        """
+        return sum(_read_status_field(p, b"VmHWM:") for p in (pid, *_descendants(pid, all_threads=False)))
+
+
+class SampledMemoryProbe:
+    """Portable fallback: samples the tree's RSS with `ps`, at most every `interval` seconds."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self._interval = interval
+        self._peaks: dict[int, int] = {}
+        self._last: dict[int, tuple[float, int]] = {}
+
+    def reset_peak(self, pid: int) -> None:
+        """Forget earlier samples; the next peak starts from the last known resident size."""
+        self._peaks[pid] = self._last.get(pid, (0.0, 0))[1]
+
+    def current_kb(self, pid: int) -> int:
+        """Sample now (this runs `ps`, so it is only called from the watchdog tick)."""
+        value = self._sample(pid)
+        self._last[pid] = (time.monotonic(), value)
+        self._peaks[pid] = max(self._peaks.get(pid, 0), value)
+        return value
+
+    def peak_kb(self, pid: int) -> int:
+        """The highest sample since the reset; samples again if the last one is stale."""
+        last_time, _ = self._last.get(pid, (0.0, 0))
+        if time.monotonic() - last_time > self._interval:
+            self.current_kb(pid)
+        return self._peaks.get(pid, 0)
+
+    @staticmethod
+    def _sample(pid: int) -> int:
+        try:
+            out = subprocess.run(
+                ["ps", "-A", "-o", "pid=,ppid=,rss="], capture_output=True, text=True, timeout=5, check=False
+            ).stdout
+        except (OSError, subprocess.SubprocessError):
+            return 0
+        rss: dict[int, int] = {}
+        children: dict[int, list[int]] = {}
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) != 3 or not all(p.isdigit() for p in parts):
+                continue
+            p, parent, size = (int(x) for x in parts)
+            rss[p] = size
+            children.setdefault(parent, []).append(p)
+        total, pending = 0, [pid]
+        while pending:
+            current = pending.pop()
+            total += rss.get(current, 0)
+            pending.extend(children.get(current, []))
+        return total
+
+
+def default_probe() -> MemoryProbe:
+    """The most exact probe this machine supports."""
+    if sys.platform.startswith("linux") and os.path.exists(f"/proc/{os.getpid()}/status"):
+        return ProcMemoryProbe()
+    return SampledMemoryProbe()

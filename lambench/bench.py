@@ -1,0 +1,200 @@
+"""`make bench`: the engine's speed, beside baselines measured in the same run.
+
+Figures printed:
+- warm invoke of a trivial handler (p50/p99, µs) beside a raw loopback socket round trip to a
+  child process and a direct in-process call of the same handler;
+- cold start of the same handler (a new environment: process start, runtime init, first invoke)
+  beside `python -I -c pass`;
+- invokes per second at concurrency 1, 2 and 8.
+Goals (from the engine issue): warm p50 <= 150 µs and <= 4x the raw round trip; cold start <= 1.5x
+`python -I -c pass`; at least 5,000 invokes/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from lambench.core.config import FunctionConfig
+from lambench.core.runtime.service import LocalLambda
+
+TRIVIAL_HANDLER = "def handler(event, context):\n    return {'ok': True}\n"
+
+_ECHO_SERVER = """
+import socket, sys
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1)
+print(srv.getsockname()[1], flush=True)
+conn, _ = srv.accept()
+conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+while True:
+    data = conn.recv(65536)
+    if not data:
+        break
+    conn.sendall(data)
+"""
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    """The `pct` percentile of `samples` (nearest rank)."""
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def time_calls(fn: Callable[[], object], count: int) -> list[float]:
+    """Microseconds taken by each of `count` calls of `fn`."""
+    samples = []
+    clock = time.perf_counter
+    for _ in range(count):
+        start = clock()
+        fn()
+        samples.append((clock() - start) * 1e6)
+    return samples
+
+
+def raw_round_trip_us(count: int) -> list[float]:
+    """A 100-byte request echoed by a child process over loopback TCP: the floor for any RPC."""
+    child = subprocess.Popen(
+        [sys.executable, "-I", "-c", _ECHO_SERVER], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        port = int(child.stdout.readline())
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        message = b"x" * 100
+
+        def once() -> None:
+            sock.sendall(message)
+            received = 0
+            while received < len(message):
+                received += len(sock.recv(65536))
+
+        time_calls(once, 200)
+        samples = time_calls(once, count)
+        sock.close()
+        return samples
+    finally:
+        child.wait(timeout=10)
+
+
+def direct_call_us(code_dir: Path, count: int) -> list[float]:
+    """The handler called in-process with a context-like object: the cost with no isolation."""
+    namespace: dict[str, object] = {}
+    exec(compile((code_dir / "app.py").read_text(), "app.py", "exec"), namespace)
+    handler = namespace["handler"]
+    assert callable(handler)
+    event = json.dumps({"n": 1}).encode()
+
+    def once() -> None:
+        json.dumps(handler(json.loads(event), None))
+
+    time_calls(once, 200)
+    return time_calls(once, count)
+
+
+def cold_start_ms(service: LocalLambda, name: str, count: int) -> list[float]:
+    """Time to the result of an invoke that has to start a new environment."""
+    samples = []
+    for _ in range(count):
+        service.add_function(service.get_function(name))  # retires the warm environments
+        start = time.perf_counter()
+        result = service.invoke(name, b'{"n": 1}')
+        samples.append((time.perf_counter() - start) * 1000)
+        assert result.cold and result.function_error is None, result.payload
+    return samples
+
+
+def python_startup_ms(count: int) -> list[float]:
+    """`python -I -c pass`: the cheapest possible process that runs Python."""
+    samples = []
+    for _ in range(count):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-I", "-c", "pass"], check=True)
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def throughput(service: LocalLambda, name: str, concurrency: int, seconds: float) -> float:
+    """Invokes per second with `concurrency` threads invoking back to back."""
+    # Warm one environment per thread first, so the figure is the steady state.
+    barrier = threading.Barrier(concurrency)
+    counts = [0] * concurrency
+    stop = time.perf_counter() + seconds + 0.5
+
+    def worker(index: int) -> None:
+        barrier.wait()
+        service.invoke(name, b"{}")
+        barrier.wait()
+        n = 0
+        while time.perf_counter() < stop:
+            service.invoke(name, b"{}")
+            n += 1
+        counts[index] = n
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / (time.perf_counter() - start)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every measurement and print the figures with their baselines and goals."""
+    parser = argparse.ArgumentParser(prog="lambench-bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer samples (for a smoke run)")
+    args = parser.parse_args(argv)
+    warm_n = 2000 if args.quick else 20000
+    cold_n = 5 if args.quick else 20
+    seconds = 0.5 if args.quick else 2.0
+
+    with tempfile.TemporaryDirectory(prefix="lambench-bench-") as tmp:
+        code_dir = Path(tmp)
+        (code_dir / "app.py").write_text(TRIVIAL_HANDLER)
+        config = FunctionConfig.create(name="trivial", handler="app.handler", code_dir=code_dir)
+        print(f"lambench bench on {os.cpu_count()} cores, Python {sys.version.split()[0]}\n")
+        with LocalLambda([config]) as service:
+            service.invoke("trivial", b"{}")
+            time_calls(lambda: service.invoke("trivial", b'{"n": 1}'), 500)
+            warm = time_calls(lambda: service.invoke("trivial", b'{"n": 1}'), warm_n)
+            raw = raw_round_trip_us(warm_n)
+            direct = direct_call_us(code_dir, warm_n)
+            w50, w99, r50, d50 = percentile(warm, 50), percentile(warm, 99), percentile(raw, 50), percentile(direct, 50)
+            print("Warm invoke (trivial handler)")
+            print(f"  lambench warm invoke     p50 {w50:8.1f} µs   p99 {percentile(warm, 99):8.1f} µs")
+            print(f"  raw loopback round trip  p50 {r50:8.1f} µs   p99 {percentile(raw, 99):8.1f} µs")
+            print(f"  direct in-process call   p50 {d50:8.1f} µs   p99 {percentile(direct, 99):8.1f} µs")
+            print(f"  ratio warm/raw round trip: {w50 / r50:.2f}x   (goal: p50 <= 150 µs and <= 4x)")
+            del w99
+
+            cold = cold_start_ms(service, "trivial", cold_n)
+            python = python_startup_ms(cold_n)
+            c50, p50 = statistics.median(cold), statistics.median(python)
+            print("\nCold start (new environment to first result)")
+            print(f"  lambench cold start      median {c50:7.1f} ms   min {min(cold):7.1f} ms")
+            print(f"  python -I -c pass        median {p50:7.1f} ms   min {min(python):7.1f} ms")
+            print(f"  ratio: {c50 / p50:.2f}x   (goal: <= 1.5x)")
+
+            print("\nThroughput (trivial handler, back-to-back synchronous invokes)")
+            rates = {}
+            for concurrency in (1, 2, 8):
+                rates[concurrency] = throughput(service, "trivial", concurrency, seconds)
+                print(f"  concurrency {concurrency}: {rates[concurrency]:9.0f} invokes/s")
+            print(f"  best: {max(rates.values()):.0f} invokes/s   (goal: >= 5,000)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

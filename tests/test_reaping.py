@@ -1,0 +1,92 @@
+"""Every process lambench starts is reaped: on close, at interpreter exit, on SIGTERM and SIGINT."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from lambench.core.config import FunctionConfig
+from lambench.core.runtime import processes
+from lambench.core.runtime.service import LocalLambda
+from tests.helpers import FIXTURES, REPO, pid_alive, wait_for
+
+
+def _probe_config(tmp_path: Path) -> FunctionConfig:
+    code = tmp_path / "probe"
+    shutil.copytree(FIXTURES / "protocol_runtime", code)
+    return FunctionConfig.create(name="probe", handler="x", code_dir=code, runtime="provided.al2023")
+
+
+def test_close_reaps_runtimes_and_their_children_and_removes_tmp(tmp_path: Path) -> None:
+    service = LocalLambda([_probe_config(tmp_path)])
+    pids: list[int] = []
+    tmp_dirs: list[str] = []
+    for _ in range(2):
+        answer = service.invoke("probe", b'{"action": "spawn"}').payload_json()
+        pids += [answer["runtime_pid"], answer["child_pid"]]
+    tmp_dirs = [info.tmp_dir for info in service.environments()]
+    assert all(pid_alive(pid) for pid in pids)
+    service.close()
+    assert wait_for(lambda: not any(pid_alive(pid) for pid in pids), timeout=5)
+    assert not any(os.path.exists(d) for d in tmp_dirs)
+    assert service.environments() == []
+    assert processes.live_pids() == []
+
+
+def test_invoke_after_close_is_an_error(tmp_path: Path) -> None:
+    service = LocalLambda([_probe_config(tmp_path)])
+    service.close()
+    from lambench.core.runtime.errors import LambdaServiceError
+
+    with pytest.raises(LambdaServiceError, match="closed"):
+        service.invoke("probe", b"{}")
+
+
+_HOLDER = textwrap.dedent(
+    """
+    import json, shutil, sys, time
+    from pathlib import Path
+    from lambench.core.config import FunctionConfig
+    from lambench.core.runtime.service import LocalLambda
+    code = Path(sys.argv[1])
+    config = FunctionConfig.create(name="probe", handler="x", code_dir=code, runtime="provided.al2023")
+    service = LocalLambda([config])
+    answer = service.invoke("probe", b'{"action": "spawn"}').payload_json()
+    print(json.dumps(answer), flush=True)
+    if sys.argv[2] == "exit":
+        sys.exit(0)
+    time.sleep(60)
+    """
+)
+
+
+@pytest.mark.parametrize("how", ["sigterm", "sigint", "exit"])
+def test_holder_process_ending_reaps_environments(tmp_path: Path, how: str) -> None:
+    code = tmp_path / "probe"
+    shutil.copytree(FIXTURES / "protocol_runtime", code)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(code), how], stdout=subprocess.PIPE, text=True, cwd=REPO
+    )
+    try:
+        assert holder.stdout is not None
+        answer = json.loads(holder.stdout.readline())
+        pids = [answer["runtime_pid"], answer["child_pid"]]
+        assert all(pid_alive(pid) for pid in pids)
+        if how == "sigterm":
+            holder.send_signal(signal.SIGTERM)
+        elif how == "sigint":
+            holder.send_signal(signal.SIGINT)
+        holder.wait(timeout=10)
+        assert wait_for(lambda: not any(pid_alive(pid) for pid in pids), timeout=5), pids
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()

@@ -128,7 +128,7 @@ class EnvironmentHooks:
 
     lifecycle: Callable[[LifecycleRecord], None]
     log: Callable[[LogRecord], None]
-    wants_logs: Callable[[], bool]
+    wants_records: Callable[[], bool]
 
 
 @dataclass
@@ -470,7 +470,11 @@ class ExecutionEnvironment:
         end = time.perf_counter()
         self._current = None
         self._answer = None
-        self._drain_logs()
+        if status != "success":
+            # On success the runtime wrote its output before posting the answer, so the pipe was
+            # already readable in the same wake-up and has been read; after a kill or exit, the
+            # last output may still be in flight.
+            self._drain_logs()
         self._flush_partial()
         if status == "timeout":
             # AWS reports the configured timeout as the duration of a timed-out invocation.
@@ -547,7 +551,7 @@ class ExecutionEnvironment:
             elif tag == "exit":
                 self._note_exit()
             elif tag == "listener":
-                conn = runtime_api.accept(self._listener, send_timeout_s=30.0)
+                conn = runtime_api.accept(self._listener)
                 if conn is not None and self._runtime is not None:
                     self._runtime.connections.append(conn)
                     self._selector.register(conn.sock, selectors.EVENT_READ, conn)
@@ -692,7 +696,7 @@ class ExecutionEnvironment:
     def _function_line(self, line: str) -> None:
         if self._log is not None:
             self._log.add(line)
-        if self._hooks.wants_logs():
+        if self._hooks.wants_records():
             self._hooks.log(self._log_record(line))
 
     def _platform_line(self, line: str) -> None:
@@ -787,6 +791,7 @@ class ExecutionEnvironment:
             except (KeyError, ValueError):
                 pass
             os.close(fd)
+        self._probe.release(runtime.proc.pid)
         self._runtime = None
         self._waiting = None
         self._partial = b""
@@ -801,6 +806,8 @@ class ExecutionEnvironment:
         shutil.rmtree(self._tmp_dir, ignore_errors=True)
 
     def _emit(self, kind: Lifecycle, **fields: object) -> None:
+        if not self._hooks.wants_records():
+            return
         self._hooks.lifecycle(
             LifecycleRecord(
                 kind=kind,

@@ -26,6 +26,9 @@ class MemoryProbe(Protocol):
     def peak_kb(self, pid: int) -> int:
         """Peak resident memory since `reset_peak`, as well as this probe can know it."""
 
+    def release(self, pid: int) -> None:
+        """Forget `pid` (its process has ended); frees anything kept open for it."""
+
 
 def _read_status_field(pid: int, field: bytes) -> int:
     try:
@@ -38,14 +41,7 @@ def _read_status_field(pid: int, field: bytes) -> int:
         return 0
     finally:
         os.close(fd)
-    start = data.find(field)
-    if start < 0:
-        return 0
-    end = data.find(b"kB", start)
-    try:
-        return int(data[start + len(field) : end])
-    except ValueError:
-        return 0
+    return _field(data, field)
 
 
 def _children(pid: int, all_threads: bool) -> list[int]:
@@ -81,22 +77,88 @@ def _descendants(pid: int, all_threads: bool) -> list[int]:
     return found
 
 
+def _field(data: bytes, name: bytes) -> int:
+    start = data.find(name)
+    if start < 0:
+        return 0
+    end = data.find(b"kB", start)
+    try:
+        return int(data[start + len(name) : end])
+    except ValueError:
+        return 0
+
+
+class _ProcFiles:
+    """Descriptors of one runtime process's `/proc` files, opened once.
+
+    `/proc` files regenerate their text on every read from offset 0, so `pread` on a kept
+    descriptor costs one system call where open/read/close costs three (and opens are slow).
+    The descriptors belong to that process: after it ends they read nothing, never another's data.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.status = os.open(f"/proc/{pid}/status", os.O_RDONLY)
+        self.children = os.open(f"/proc/{pid}/task/{pid}/children", os.O_RDONLY)
+        try:
+            self.clear_refs: int | None = os.open(f"/proc/{pid}/clear_refs", os.O_WRONLY)
+        except OSError:
+            self.clear_refs = None
+
+    def close(self) -> None:
+        for fd in (self.status, self.children, self.clear_refs):
+            if fd is not None:
+                os.close(fd)
+
+
 class ProcMemoryProbe:
     """Linux: exact peaks from `VmHWM`, reset per invocation through `clear_refs`."""
 
+    def __init__(self) -> None:
+        self._files: dict[int, _ProcFiles] = {}
+
+    def _of(self, pid: int) -> _ProcFiles | None:
+        files = self._files.get(pid)
+        if files is None:
+            try:
+                files = self._files[pid] = _ProcFiles(pid)
+            except OSError:
+                return None
+        return files
+
+    def _direct_children(self, files: _ProcFiles) -> list[int]:
+        try:
+            return [int(child) for child in os.pread(files.children, 65536, 0).split()]
+        except OSError:
+            return []
+
+    def release(self, pid: int) -> None:
+        """Close the descriptors kept for `pid`."""
+        files = self._files.pop(pid, None)
+        if files is not None:
+            files.close()
+
     def reset_peak(self, pid: int) -> None:
         """Reset the kernel's high-water mark of the runtime process and its descendants."""
-        for target in (pid, *_descendants(pid, all_threads=False)):
+        files = self._of(pid)
+        if files is None:
+            return
+        if files.clear_refs is not None:
             try:
-                fd = os.open(f"/proc/{target}/clear_refs", os.O_WRONLY)
-            except OSError:
-                continue
-            try:
-                os.write(fd, b"5")
+                os.write(files.clear_refs, b"5")
             except OSError:
                 pass
-            finally:
-                os.close(fd)
+        for child in self._direct_children(files):
+            for target in (child, *_descendants(child, all_threads=True)):
+                try:
+                    fd = os.open(f"/proc/{target}/clear_refs", os.O_WRONLY)
+                except OSError:
+                    continue
+                try:
+                    os.write(fd, b"5")
+                except OSError:
+                    pass
+                finally:
+                    os.close(fd)
 
     def current_kb(self, pid: int) -> int:
         """Sum of `VmRSS` over the tree, walking every thread's children (used on the watchdog tick)."""
@@ -108,7 +170,16 @@ class ProcMemoryProbe:
         Only the main thread's children are walked here: this runs once per invocation on the warm
         path, and the watchdog's full walks catch processes started from other threads.
         """
-        return sum(_read_status_field(p, b"VmHWM:") for p in (pid, *_descendants(pid, all_threads=False)))
+        files = self._of(pid)
+        if files is None:
+            return 0
+        try:
+            total = _field(os.pread(files.status, 8192, 0), b"VmHWM:")
+        except OSError:
+            return 0
+        for child in self._direct_children(files):
+            total += sum(_read_status_field(p, b"VmHWM:") for p in (child, *_descendants(child, all_threads=True)))
+        return total
 
 
 class SampledMemoryProbe:
@@ -118,6 +189,11 @@ class SampledMemoryProbe:
         self._interval = interval
         self._peaks: dict[int, int] = {}
         self._last: dict[int, tuple[float, int]] = {}
+
+    def release(self, pid: int) -> None:
+        """Forget the samples of `pid`."""
+        self._peaks.pop(pid, None)
+        self._last.pop(pid, None)
 
     def reset_peak(self, pid: int) -> None:
         """Forget earlier samples; the next peak starts from the last known resident size."""

@@ -115,7 +115,7 @@ class LocalLambda:
         self._closed = False
         self._released = threading.Condition(self._lock)
         self._hooks = EnvironmentHooks(
-            lifecycle=self._publish, log=self._publish, wants_logs=lambda: bool(self._subscribers)
+            lifecycle=self._publish, log=self._publish, wants_records=lambda: bool(self._subscribers)
         )
         for config in functions:
             self.add_function(config)

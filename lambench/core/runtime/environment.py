@@ -16,6 +16,7 @@ import json
 import os
 import selectors
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,7 @@ from lambench.core.runtime.identifiers import log_stream_name, new_environment_i
 from lambench.core.runtime.memory import MemoryProbe
 from lambench.core.runtime.records import Lifecycle, LifecycleRecord, LogRecord
 
+USE_SOCKETPAIR = True
 #: The INIT phase limit for on-demand environments (lambda-facts §11.1).
 INIT_LIMIT_S = 10.0
 #: How often a busy environment's memory is checked against its limit; the kill comes within
@@ -285,10 +287,18 @@ class ExecutionEnvironment:
             init_type=self.init_type,
             credentials=self._credentials,
         )
+        channel: socket.socket | None = None
+        pass_fds: tuple[int, ...] = ()
         if self.config.is_custom_runtime:
             argv = [str(self.config.code_dir / "bootstrap")]
         else:
             argv = [self._python, "-I", "-u", "-c", _BOOTSTRAP_CODE]
+        if not self.config.is_custom_runtime and USE_SOCKETPAIR:
+            # lambench's own runtime also gets a socketpair to the same Runtime API; a custom
+            # runtime uses the TCP endpoint like any runtime in AWS.
+            channel, child_end = socket.socketpair()
+            pass_fds = (child_end.fileno(),)
+            env["_LAMBENCH_RUNTIME_API_FD"] = str(child_end.fileno())
         read_fd, write_fd = os.pipe()
         try:
             proc = subprocess.Popen(
@@ -300,12 +310,17 @@ class ExecutionEnvironment:
                 stderr=write_fd,
                 start_new_session=True,
                 close_fds=True,
+                pass_fds=pass_fds,
             )
         except OSError:
             os.close(read_fd)
+            if channel is not None:
+                channel.close()
             raise
         finally:
             os.close(write_fd)
+            if pass_fds:
+                child_end.close()
         processes.register(proc)
         os.set_blocking(read_fd, False)
         pidfd: int | None = None
@@ -316,6 +331,11 @@ class ExecutionEnvironment:
             except OSError:
                 pidfd = None
         self._runtime = _Runtime(proc=proc, log_fd=read_fd, pidfd=pidfd)
+        if channel is not None:
+            channel.setblocking(False)
+            conn = runtime_api.Connection(channel)
+            self._runtime.connections.append(conn)
+            self._selector.register(channel, selectors.EVENT_READ, conn)
         self._selector.register(read_fd, selectors.EVENT_READ, "log")
         if pidfd is not None:
             self._selector.register(pidfd, selectors.EVENT_READ, "exit")

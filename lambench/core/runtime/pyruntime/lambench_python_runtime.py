@@ -571,7 +571,7 @@ class _ProtocolError(Exception):
 class _RuntimeAPI:
     """Minimal HTTP/1.1 keep-alive client for the Runtime API (one socket, one sendall per request)."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, inherited_fd: int | None = None) -> None:
         host, _, port = address.rpartition(":")
         if not host:
             host, port = address, "9001"
@@ -586,6 +586,10 @@ class _RuntimeAPI:
         )
         self._sock: _socket.socket | None = None
         self._buffer = b""
+        if inherited_fd is not None:
+            # lambench hands its own runtime one end of a socketpair: the same HTTP, without TCP's
+            # cost on every message. If it is ever closed, the TCP endpoint is used instead.
+            self._sock = _socket.socket(fileno=inherited_fd)
 
     def _connect(self) -> _socket.socket:
         sock = _socket.socket(self._family, _socket.SOCK_STREAM)
@@ -800,7 +804,10 @@ def main() -> None:
 
     _env_facts = _EnvironmentFacts()
     marshaller = _Marshaller(ensure_ascii=environ.get("AWS_EXECUTION_ENV") not in _UTF8_RESPONSE_ENVS)
-    api = _RuntimeAPI(environ.get("AWS_LAMBDA_RUNTIME_API") or "127.0.0.1:9001")
+    fd_text = environ.pop("_LAMBENCH_RUNTIME_API_FD", "")
+    api = _RuntimeAPI(
+        environ.get("AWS_LAMBDA_RUNTIME_API") or "127.0.0.1:9001", int(fd_text) if fd_text.isdigit() else None
+    )
 
     try:
         handler = _load_handler(environ.get("_HANDLER", ""))

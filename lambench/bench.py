@@ -64,9 +64,7 @@ def time_calls(fn: Callable[[], object], count: int) -> list[float]:
 
 def raw_round_trip_us(count: int) -> list[float]:
     """A 100-byte request echoed by a child process over loopback TCP: the floor for any RPC."""
-    child = subprocess.Popen(
-        [sys.executable, "-I", "-c", _ECHO_SERVER], stdout=subprocess.PIPE, text=True
-    )
+    child = subprocess.Popen([sys.executable, "-I", "-c", _ECHO_SERVER], stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None
         port = int(child.stdout.readline())
@@ -171,7 +169,12 @@ def main(argv: list[str] | None = None) -> int:
             warm = time_calls(lambda: service.invoke("trivial", b'{"n": 1}'), warm_n)
             raw = raw_round_trip_us(warm_n)
             direct = direct_call_us(code_dir, warm_n)
-            w50, w99, r50, d50 = percentile(warm, 50), percentile(warm, 99), percentile(raw, 50), percentile(direct, 50)
+            w50, w99, r50, d50 = (
+                percentile(warm, 50),
+                percentile(warm, 99),
+                percentile(raw, 50),
+                percentile(direct, 50),
+            )
             print("Warm invoke (trivial handler)")
             print(f"  lambench warm invoke     p50 {w50:8.1f} µs   p99 {percentile(warm, 99):8.1f} µs")
             print(f"  raw loopback round trip  p50 {r50:8.1f} µs   p99 {percentile(raw, 99):8.1f} µs")

@@ -16,7 +16,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def python_function(
-    tmp_path: Path, code: str, *, name: str = "fn", handler: str = "app.handler", module: str = "app.py",
+    tmp_path: Path,
+    code: str,
+    *,
+    name: str = "fn",
+    handler: str = "app.handler",
+    module: str = "app.py",
     **options: Any,
 ) -> FunctionConfig:
     """Write `code` as the function's module in a fresh directory and describe the function."""

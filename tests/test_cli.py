@@ -43,8 +43,17 @@ def test_invoke_json_output_has_every_field() -> None:
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     for key in (
-        "requestId", "functionError", "payload", "logs", "durationMs", "billedDurationMs", "initDurationMs",
-        "maxMemoryUsedMB", "memorySizeMB", "executedVersion", "cold",
+        "requestId",
+        "functionError",
+        "payload",
+        "logs",
+        "durationMs",
+        "billedDurationMs",
+        "initDurationMs",
+        "maxMemoryUsedMB",
+        "memorySizeMB",
+        "executedVersion",
+        "cold",
     ):
         assert key in result
     assert result["functionError"] is None and result["cold"] is True
@@ -75,14 +84,23 @@ def test_event_from_file_and_from_stdin(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (("invoke", "nosuch", "--project", DEMO), "lambench: error: no function named 'nosuch' in "),
-        (("invoke", "hello", "--project", DEMO, "--event", "/no/such/file.json"),
-         "lambench: error: cannot read event file /no/such/file.json: No such file or directory"),
-        (("invoke", "hello", "--project", DEMO, "--event-json", "{oops"),
-         "lambench: error: the event from --event-json is not valid JSON: "),
+        (
+            ("invoke", "hello", "--project", DEMO, "--event", "/no/such/file.json"),
+            "lambench: error: cannot read event file /no/such/file.json: No such file or directory",
+        ),
+        (
+            ("invoke", "hello", "--project", DEMO, "--event-json", "{oops"),
+            "lambench: error: the event from --event-json is not valid JSON: ",
+        ),
         (("invoke", "--project", DEMO), "lambench: error: name a function to invoke"),
-        (("functions", "--project", "/no/such/dir"), "lambench: error: project directory /no/such/dir does not exist"),
-        (("invoke", "--handler", "app.handler", "--code-dir", DEMO + "/hello", "--memory", "64"),
-         "lambench: error: MemorySize: 64 is out of range; use 128-10240 MB"),
+        (
+            ("functions", "--project", "/no/such/dir"),
+            "lambench: error: project directory /no/such/dir does not exist",
+        ),
+        (
+            ("invoke", "--handler", "app.handler", "--code-dir", DEMO + "/hello", "--memory", "64"),
+            "lambench: error: MemorySize: 64 is out of range; use 128-10240 MB",
+        ),
     ],
 )
 def test_user_mistakes_are_one_line_errors_with_status_2(args: tuple[str, ...], message: str) -> None:
@@ -100,17 +118,27 @@ def test_broken_template_is_reported_with_file_and_line(tmp_path: Path) -> None:
     done = lambench("functions", "--project", str(tmp_path))
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        "lambench: error: template.yaml:7: Resources.Fn.Properties.Timeout: 9000 is out of range; use 1-900 seconds"
+        "lambench: error: template.yaml:7: Resources.Fn.Properties.Timeout: "
+        "9000 is out of range; use 1-900 seconds"
     )
 
 
 def test_adhoc_function_without_template(tmp_path: Path) -> None:
     (tmp_path / "main.py").write_text(
-        "import os\n\ndef run(event, context):\n    return {'greeting': os.environ['GREETING'], 'event': event}\n"
+        "import os\n\ndef run(event, context):\n"
+        "    return {'greeting': os.environ['GREETING'], 'event': event}\n"
     )
     done = lambench(
-        "invoke", "--handler", "main.run", "--code-dir", str(tmp_path), "--env", "GREETING=hey",
-        "--event-json", "[1, 2]", "--json",
+        "invoke",
+        "--handler",
+        "main.run",
+        "--code-dir",
+        str(tmp_path),
+        "--env",
+        "GREETING=hey",
+        "--event-json",
+        "[1, 2]",
+        "--json",
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["payload"] == {"greeting": "hey", "event": [1, 2]}
@@ -122,8 +150,19 @@ def test_functions_lists_the_demo_project() -> None:
     assert table.stdout.splitlines()[0].split() == ["NAME", "RUNTIME", "HANDLER", "MEMORY", "TIMEOUT", "CODE"]
     as_json = json.loads(lambench("functions", "--project", DEMO, "--json").stdout)
     names = [f["name"] for f in as_json]
-    for expected in ("hello", "api", "s3-processor", "sqs-batch", "heavy-init", "slow", "flaky", "timeout",
-                     "memory-hog", "logger", "orders"):
+    for expected in (
+        "hello",
+        "api",
+        "s3-processor",
+        "sqs-batch",
+        "heavy-init",
+        "slow",
+        "flaky",
+        "timeout",
+        "memory-hog",
+        "logger",
+        "orders",
+    ):
         assert expected in names
 
 
@@ -131,7 +170,10 @@ def test_help_explains_every_command() -> None:
     top = lambench("--help")
     assert top.returncode == 0 and "invoke" in top.stdout and "functions" in top.stdout
     invoke_help = " ".join(lambench("invoke", "--help").stdout.split())
-    assert "--event-json" in invoke_help and "The exit status is 0 on success, 1 on a function error" in invoke_help
+    assert (
+        "--event-json" in invoke_help
+        and "The exit status is 0 on success, 1 on a function error" in invoke_help
+    )
     assert "--project" in lambench("functions", "--help").stdout
 
 

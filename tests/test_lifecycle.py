@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import threading
@@ -45,7 +46,9 @@ def test_timeout_resets_environment_keeping_tmp(tmp_path: Path) -> None:
         }
         lines = timed_out.logs.splitlines()
         assert re.fullmatch(
-            r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z " + timed_out.request_id + r" Task timed out after 1\.00 seconds",
+            r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
+            + timed_out.request_id
+            + r" Task timed out after 1\.00 seconds",
             lines[-3],
         )
         assert lines[-2] == f"END RequestId: {timed_out.request_id}"
@@ -84,7 +87,8 @@ def test_out_of_memory_while_growing_is_killed_at_the_limit(tmp_path: Path) -> N
         assert result.function_error == "Unhandled"
         assert json.loads(result.payload) == {
             "errorType": "Runtime.OutOfMemory",
-            "errorMessage": f"RequestId: {result.request_id} Error: Runtime exited with error: signal: killed",
+            "errorMessage": f"RequestId: {result.request_id} Error: "
+            "Runtime exited with error: signal: killed",
         }
         assert re.fullmatch(
             rf"REPORT RequestId: {result.request_id}\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\t"
@@ -140,8 +144,14 @@ def test_max_memory_is_the_peak_of_this_invocation(tmp_path: Path) -> None:
         ("import sys; sys.exit(0)", "Runtime exited without providing a reason"),
         ("import sys; sys.exit(2)", "Runtime exited with error: exit status 2"),
         ("import os; os._exit(3)", "Runtime exited with error: exit status 3"),
-        ("import os, signal; os.kill(os.getpid(), signal.SIGSEGV)", "Runtime exited with error: signal: segmentation fault"),
-        ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", "Runtime exited with error: signal: killed"),
+        (
+            "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)",
+            "Runtime exited with error: signal: segmentation fault",
+        ),
+        (
+            "import os, signal; os.kill(os.getpid(), signal.SIGKILL)",
+            "Runtime exited with error: signal: killed",
+        ),
     ],
 )
 def test_process_exits_and_crashes_are_exit_errors(tmp_path: Path, body: str, message: str) -> None:
@@ -171,9 +181,12 @@ def test_request_payload_limits(tmp_path: Path) -> None:
         assert service.invoke("fn", fits).payload == str(errors.MAX_SYNC_REQUEST_BYTES - 2).encode()
         with pytest.raises(errors.RequestTooLargeError) as caught:
             service.invoke("fn", fits + b" ")
-        assert caught.value.message == "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
+        assert (
+            caught.value.message
+            == "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
+        )
         assert caught.value.status_code == 413 and caught.value.error_code == "RequestEntityTooLargeException"
-        with pytest.raises(errors.RequestTooLargeError, match="smaller than 1048576 bytes"):
+        with pytest.raises(errors.RequestTooLargeError, match=r"smaller than 1048576 bytes"):
             service.invoke("fn", b'"' + b"a" * errors.MAX_ASYNC_REQUEST_BYTES + b'"', invocation_type="Event")
 
 
@@ -250,7 +263,10 @@ def test_init_timeout_then_invoke_timeout(tmp_path: Path, monkeypatch: pytest.Mo
         f"RequestId: {result.request_id} Error: Task timed out after 1.00 seconds"
     )
     reports = [line for line in result.logs.splitlines() if line.startswith("INIT_REPORT")]
-    assert [r.split("\t", 1)[1] for r in reports] == ["Phase: init\tStatus: timeout", "Phase: invoke\tStatus: timeout"]
+    assert [r.split("\t", 1)[1] for r in reports] == [
+        "Phase: init\tStatus: timeout",
+        "Phase: invoke\tStatus: timeout",
+    ]
     assert result.logs.splitlines()[-1].endswith("\tStatus: timeout\t")
 
 
@@ -278,7 +294,7 @@ def test_lifecycle_and_log_records_are_published(tmp_path: Path) -> None:
     assert lifecycle[3].cold is True and lifecycle[5].cold is False
     assert lifecycle[4].request_id == first.request_id and lifecycle[4].status == "success"
     assert lifecycle[-1].reason == "service closed"
-    assert all(r.time <= s.time for r, s in zip(lifecycle, lifecycle[1:]))
+    assert all(r.time <= s.time for r, s in itertools.pairwise(lifecycle))
     logs = [r for r in records if isinstance(r, LogRecord)]
     printed = [r for r in logs if r.message == "hi there"]
     assert len(printed) == 2 and printed[0].request_id == first.request_id
@@ -301,7 +317,10 @@ def test_stdout_flood_does_not_stall_or_grow_without_bound(tmp_path: Path) -> No
         result = service.invoke("fn", b"{}")
     assert result.payload == b'"flooded"'
     assert len(result.logs) < environment.MAX_INVOCATION_LOG_BYTES + 4096
-    assert result.logs.startswith("[lambench] ") and "earlier log lines of this invocation were dropped" in result.logs
+    assert (
+        result.logs.startswith("[lambench] ")
+        and "earlier log lines of this invocation were dropped" in result.logs
+    )
     assert "last line\n" in result.logs and result.logs.splitlines()[-1].startswith("REPORT ")
 
 
@@ -332,7 +351,9 @@ def test_service_errors_for_bad_calls(tmp_path: Path) -> None:
         )
         with pytest.raises(errors.ResourceNotFoundError, match=r"function:fn:7$"):
             service.invoke("fn:7", b"{}")
-        with pytest.raises(errors.InvalidRequestContentError, match="^Could not parse request body into json"):
+        with pytest.raises(
+            errors.InvalidRequestContentError, match=r"^Could not parse request body into json"
+        ):
             service.invoke("fn", b"{not json")
         with pytest.raises(errors.InvalidParameterValueError, match="InvocationType"):
             service.invoke("fn", b"{}", invocation_type="Later")

@@ -27,7 +27,8 @@ def test_start_end_init_lines() -> None:
     assert platform_logs.start_line("abc", "$LATEST") == "START RequestId: abc Version: $LATEST"
     assert platform_logs.end_line("abc") == "END RequestId: abc"
     assert platform_logs.init_report_line(150.789, "init", "error", "Runtime.UserCodeSyntaxError") == (
-        "INIT_REPORT Init Duration: 150.79 ms\tPhase: init\tStatus: error\tError Type: Runtime.UserCodeSyntaxError"
+        "INIT_REPORT Init Duration: 150.79 ms\tPhase: init\tStatus: error\t"
+        "Error Type: Runtime.UserCodeSyntaxError"
     )
     assert platform_logs.init_report_line(10007.333, "invoke", "timeout", None) == (
         "INIT_REPORT Init Duration: 10007.33 ms\tPhase: invoke\tStatus: timeout"
@@ -55,9 +56,18 @@ def test_timed_out_line_and_messages() -> None:
     line = platform_logs.timed_out_line("rid", 3, when=0.5)
     assert line == "1970-01-01T00:00:00.500Z rid Task timed out after 3.00 seconds"
     assert errors.timeout_message("rid", 1) == "RequestId: rid Error: Task timed out after 1.00 seconds"
-    assert errors.exit_error_message("rid", 0) == "RequestId: rid Error: Runtime exited without providing a reason"
-    assert errors.exit_error_message("rid", 127) == "RequestId: rid Error: Runtime exited with error: exit status 127"
-    assert errors.exit_error_message("rid", -9) == "RequestId: rid Error: Runtime exited with error: signal: killed"
+    assert (
+        errors.exit_error_message("rid", 0)
+        == "RequestId: rid Error: Runtime exited without providing a reason"
+    )
+    assert (
+        errors.exit_error_message("rid", 127)
+        == "RequestId: rid Error: Runtime exited with error: exit status 127"
+    )
+    assert (
+        errors.exit_error_message("rid", -9)
+        == "RequestId: rid Error: Runtime exited with error: signal: killed"
+    )
     assert errors.exit_error_message("rid", -11) == (
         "RequestId: rid Error: Runtime exited with error: signal: segmentation fault"
     )
@@ -65,6 +75,4 @@ def test_timed_out_line_and_messages() -> None:
 
 def test_identifier_shapes() -> None:
     assert re.fullmatch(r"\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}", log_stream_name("$LATEST", "a" * 32))
-    assert re.fullmatch(
-        r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0", new_trace_header()
-    )
+    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0", new_trace_header())

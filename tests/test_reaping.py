@@ -16,7 +16,7 @@ import pytest
 from lambench.core.config import FunctionConfig
 from lambench.core.runtime import processes
 from lambench.core.runtime.service import LocalLambda
-from tests.helpers import FIXTURES, REPO, pid_alive, wait_for
+from tests.helpers import FIXTURES, REPO, descendants, pid_alive, wait_for
 
 
 def _probe_config(tmp_path: Path) -> FunctionConfig:
@@ -90,3 +90,40 @@ def test_holder_process_ending_reaps_environments(tmp_path: Path, how: str) -> N
         if holder.poll() is None:
             holder.kill()
             holder.wait()
+
+
+def test_ctrl_c_during_invoke_leaves_no_process(tmp_path: Path) -> None:
+    code = tmp_path / "slow"
+    code.mkdir()
+    (code / "app.py").write_text("import time\n\ndef handler(event, context):\n    time.sleep(60)\n")
+    cli = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lambench",
+            "invoke",
+            "--handler",
+            "app.handler",
+            "--code-dir",
+            str(code),
+            "--timeout",
+            "100",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        assert wait_for(lambda: any(p != cli.pid for p in descendants(cli.pid)), timeout=20)
+        runtime_pids = descendants(cli.pid)
+        cli.send_signal(signal.SIGINT)
+        _, err = cli.communicate(timeout=20)
+        assert cli.returncode == 130
+        assert "lambench: interrupted" in err and "Traceback" not in err
+        assert wait_for(lambda: not any(pid_alive(pid) for pid in runtime_pids), timeout=5)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait()

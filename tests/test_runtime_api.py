@@ -15,10 +15,14 @@ from lambench.core.runtime.service import LocalLambda
 from tests.helpers import FIXTURES
 
 
-def _custom(name: str, fixture: str, tmp_path: Path, **options: object) -> FunctionConfig:
+def _custom(
+    name: str, fixture: str, tmp_path: Path, environment: dict[str, str] | None = None
+) -> FunctionConfig:
     code = tmp_path / name
     shutil.copytree(FIXTURES / fixture, code)
-    return FunctionConfig.create(name=name, handler="probe", code_dir=code, runtime="provided.al2023", **options)  # type: ignore[arg-type]
+    return FunctionConfig.create(
+        name=name, handler="probe", code_dir=code, runtime="provided.al2023", environment=environment
+    )
 
 
 @pytest.fixture
@@ -37,9 +41,13 @@ def test_next_carries_every_header(probe: LocalLambda) -> None:
     headers = _act(probe, "headers")
     assert isinstance(headers, dict)
     assert re.fullmatch(r"[0-9a-f-]{36}", headers["Lambda-Runtime-Aws-Request-Id"])
-    assert headers["Lambda-Runtime-Invoked-Function-Arn"] == "arn:aws:lambda:us-east-1:123456789012:function:probe"
-    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0",
-                        headers["Lambda-Runtime-Trace-Id"])
+    assert (
+        headers["Lambda-Runtime-Invoked-Function-Arn"]
+        == "arn:aws:lambda:us-east-1:123456789012:function:probe"
+    )
+    assert re.fullmatch(
+        r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0", headers["Lambda-Runtime-Trace-Id"]
+    )
     assert headers["Content-Type"] == "application/json"
     assert "Lambda-Runtime-Client-Context" not in headers and "Lambda-Runtime-Cognito-Identity" not in headers
 
@@ -99,7 +107,9 @@ def test_response_over_limit_is_413_and_function_error(probe: LocalLambda) -> No
     # 413 it got, printed after the invoke ended, shows up there).
     later = probe.invoke("probe", b'{"action": "echo"}')
     assert later.cold is False
-    expected = 'too large answered 413 {"errorMessage": "Exceeded maximum allowed payload size (6291556 bytes).", '
+    expected = (
+        'too large answered 413 {"errorMessage": "Exceeded maximum allowed payload size (6291556 bytes).", '
+    )
     assert expected in result.logs + later.logs
 
 
@@ -113,8 +123,9 @@ def test_second_answer_for_one_invocation_is_rejected(probe: LocalLambda) -> Non
     first = probe.invoke("probe", b'{"action": "double"}')
     assert first.payload == b'"first"'
     later = probe.invoke("probe", b'{"action": "echo"}')
-    assert 'second answer got 400 {"errorMessage": "Invalid request ID", "errorType": "InvalidRequestID"}' in (
-        first.logs + later.logs
+    assert (
+        'second answer got 400 {"errorMessage": "Invalid request ID", "errorType": "InvalidRequestID"}'
+        in (first.logs + later.logs)
     )
 
 
@@ -153,7 +164,8 @@ def test_custom_init_error_is_returned_with_its_type(tmp_path: Path) -> None:
     reports = [line for line in lines if line.startswith("INIT_REPORT")]
     assert len(reports) == 2
     assert re.fullmatch(
-        r"INIT_REPORT Init Duration: \d+\.\d\d ms\tPhase: init\tStatus: error\tError Type: Runtime.ConfigInvalid",
+        r"INIT_REPORT Init Duration: \d+\.\d\d ms\tPhase: init\tStatus: error\t"
+        r"Error Type: Runtime.ConfigInvalid",
         reports[0],
     )
     assert "\tPhase: invoke\tStatus: error\tError Type: Runtime.ConfigInvalid" in reports[1]
@@ -174,8 +186,9 @@ def test_custom_runtime_exiting_during_init(tmp_path: Path) -> None:
 
 def test_missing_bootstrap_is_exit_status_127(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    config = FunctionConfig.create(name="nobootstrap", handler="x", code_dir=tmp_path / "empty",
-                                   runtime="provided.al2")
+    config = FunctionConfig.create(
+        name="nobootstrap", handler="x", code_dir=tmp_path / "empty", runtime="provided.al2"
+    )
     with LocalLambda([config]) as service:
         result = service.invoke("nobootstrap", b"{}")
     assert json.loads(result.payload)["errorMessage"] == (

@@ -41,10 +41,16 @@ def add_adhoc_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--handler", help="handler as module.function, e.g. app.handler")
     group.add_argument("--code-dir", metavar="DIR", help="the function's code directory (default: --project)")
     group.add_argument(
-        "--runtime", default=DEFAULT_RUNTIME, help=f"one of {', '.join(SUPPORTED_RUNTIMES)} (default: %(default)s)"
+        "--runtime",
+        default=DEFAULT_RUNTIME,
+        help=f"one of {', '.join(SUPPORTED_RUNTIMES)} (default: %(default)s)",
     )
-    group.add_argument("--memory", default=DEFAULT_MEMORY_MB, metavar="MB", help="128-10240 (default: %(default)s)")
-    group.add_argument("--timeout", default=DEFAULT_TIMEOUT_S, metavar="S", help="1-900 (default: %(default)s)")
+    group.add_argument(
+        "--memory", default=DEFAULT_MEMORY_MB, metavar="MB", help="128-10240 (default: %(default)s)"
+    )
+    group.add_argument(
+        "--timeout", default=DEFAULT_TIMEOUT_S, metavar="S", help="1-900 (default: %(default)s)"
+    )
     group.add_argument(
         "--env", action="append", default=[], metavar="K=V", help="an environment variable (repeatable)"
     )

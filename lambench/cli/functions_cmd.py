@@ -45,12 +45,19 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"no functions found: {args.project} has no template.yaml (or it defines none)")
     headers = ("NAME", "RUNTIME", "HANDLER", "MEMORY", "TIMEOUT", "CODE")
     table = [
-        (f.name, f.runtime, f.handler or "-", f"{f.memory_mb} MB", f"{f.timeout_s} s", _short(str(f.code_dir)))
+        (
+            f.name,
+            f.runtime,
+            f.handler or "-",
+            f"{f.memory_mb} MB",
+            f"{f.timeout_s} s",
+            _short(str(f.code_dir)),
+        )
         for f in functions.values()
     ]
     widths = [max(len(row[i]) for row in [headers, *table]) for i in range(len(headers))]
     for row in [headers, *table]:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     return 0
 
 

@@ -39,12 +39,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def read_event(args: argparse.Namespace) -> bytes:
     """The event bytes from the options or stdin, checked to be JSON."""
+    data: bytes
     if args.event_json is not None:
         data = args.event_json.encode()
         source = "--event-json"
     elif args.event is not None:
         if args.event == "-":
-            data, source = sys.stdin.buffer.read(), "standard input"
+            data, source = bytes(sys.stdin.buffer.read()), "standard input"
         else:
             try:
                 with open(args.event, "rb") as handle:
@@ -53,7 +54,7 @@ def read_event(args: argparse.Namespace) -> bytes:
                 raise UserError(f"cannot read event file {args.event}: {exc.strerror}") from None
             source = args.event
     elif not sys.stdin.isatty() and _stdin_has_data():
-        data, source = sys.stdin.buffer.read(), "standard input"
+        data, source = bytes(sys.stdin.buffer.read()), "standard input"
     else:
         return b"{}"
     if not data.strip():

@@ -12,6 +12,7 @@ pipe itself, so a warm invoke costs one loopback round trip and no thread hand-o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import selectors
@@ -172,7 +173,7 @@ class ExecutionEnvironment:
         self._credentials = credentials
         self._tmp_dir = tempfile.mkdtemp(prefix=f"lambench-{config.name}-")
         self._listener = runtime_api.open_listener()
-        self.runtime_api = "127.0.0.1:%d" % self._listener.getsockname()[1]
+        self.runtime_api = f"127.0.0.1:{self._listener.getsockname()[1]}"
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._listener, selectors.EVENT_READ, "listener")
         self._runtime: _Runtime | None = None
@@ -344,8 +345,7 @@ class ExecutionEnvironment:
     def _init(self, *, phase: str, limit_s: float, request_id: str | None) -> _InitResult:
         self._platform_line(platform_logs.init_start_line(self.config.runtime, self.config.region))
         self._emit(Lifecycle.INIT_START, init_type=self.init_type, phase=phase)
-        self._init_error = None
-        self._waiting = None
+        self._forget_runtime_requests()
         start = time.perf_counter()
         deadline = start + limit_s
         try:
@@ -365,7 +365,7 @@ class ExecutionEnvironment:
             )
         runtime = self._runtime
         assert runtime is not None
-        while self._waiting is None and self._init_error is None and not runtime.exited:
+        while self._init_pending(runtime):
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
                 break
@@ -395,6 +395,14 @@ class ExecutionEnvironment:
             "Sandbox.Timedout", errors.timeout_message(request_id or "", self.config.timeout_s)
         )
         return self._init_failed(phase, start, "timeout", None, payload)
+
+    def _forget_runtime_requests(self) -> None:
+        self._init_error = None
+        self._waiting = None
+
+    def _init_pending(self, runtime: _Runtime) -> bool:
+        """True until the runtime asks for its first event, reports an init error, or exits."""
+        return self._waiting is None and self._init_error is None and not runtime.exited
 
     def _init_failed(
         self, phase: str, start: float, status: str, error_type: str | None, payload: bytes
@@ -667,10 +675,8 @@ class ExecutionEnvironment:
         conn.send(_not_found())
 
     def _drop_connection(self, conn: runtime_api.Connection) -> None:
-        try:
+        with contextlib.suppress(KeyError, ValueError):
             self._selector.unregister(conn.sock)
-        except (KeyError, ValueError):
-            pass
         conn.close()
         if self._waiting is conn:
             self._waiting = None
@@ -691,10 +697,8 @@ class ExecutionEnvironment:
             except OSError:
                 chunk = b""
             if not chunk:
-                try:
+                with contextlib.suppress(KeyError, ValueError):
                     self._selector.unregister(runtime.log_fd)
-                except (KeyError, ValueError):
-                    pass
                 return
             data = self._partial + chunk
             lines = data.split(b"\n")
@@ -762,10 +766,8 @@ class ExecutionEnvironment:
                 return
         runtime.exited = True
         if runtime.pidfd is not None:
-            try:
+            with contextlib.suppress(KeyError, ValueError):
                 self._selector.unregister(runtime.pidfd)
-            except (KeyError, ValueError):
-                pass
         self._drain_logs()
 
     def _wait_exit(self, seconds: float) -> None:
@@ -806,10 +808,8 @@ class ExecutionEnvironment:
         for fd in (runtime.log_fd, runtime.pidfd):
             if fd is None:
                 continue
-            try:
+            with contextlib.suppress(KeyError, ValueError):
                 self._selector.unregister(fd)
-            except (KeyError, ValueError):
-                pass
             os.close(fd)
         self._probe.release(runtime.proc.pid)
         self._runtime = None
@@ -817,10 +817,8 @@ class ExecutionEnvironment:
         self._partial = b""
 
     def _close_endpoint(self) -> None:
-        try:
+        with contextlib.suppress(KeyError, ValueError):
             self._selector.unregister(self._listener)
-        except (KeyError, ValueError):
-            pass
         self._listener.close()
         self._selector.close()
         shutil.rmtree(self._tmp_dir, ignore_errors=True)

@@ -7,6 +7,7 @@ than a sample. Elsewhere (macOS) a `ps`-based sampler stands in, giving the peak
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -143,10 +144,8 @@ class ProcMemoryProbe:
         if files is None:
             return
         if files.clear_refs is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.write(files.clear_refs, b"5")
-            except OSError:
-                pass
         for child in self._direct_children(files):
             for target in (child, *_descendants(child, all_threads=True)):
                 try:
@@ -178,7 +177,9 @@ class ProcMemoryProbe:
         except OSError:
             return 0
         for child in self._direct_children(files):
-            total += sum(_read_status_field(p, b"VmHWM:") for p in (child, *_descendants(child, all_threads=True)))
+            total += sum(
+                _read_status_field(p, b"VmHWM:") for p in (child, *_descendants(child, all_threads=True))
+            )
         return total
 
 

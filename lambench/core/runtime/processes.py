@@ -7,24 +7,26 @@ handler spawned) is signalled at once, by the group id of a process we started o
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import signal
 import subprocess
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from typing import Protocol
 
 _lock = threading.Lock()
 _live: dict[int, subprocess.Popen[bytes]] = {}
 _closers: weakref.WeakSet[_Closable] = weakref.WeakSet()
 
 
-class _Closable:
+class _Closable(Protocol):
     """Anything holding processes that `close()` releases (the engine's services)."""
 
-    def close(self) -> None:  # pragma: no cover - interface only
-        raise NotImplementedError
+    def close(self) -> None:
+        """Release every process."""
 
 
 def register(proc: subprocess.Popen[bytes]) -> None:
@@ -55,10 +57,8 @@ def signal_group(proc: subprocess.Popen[bytes], signum: int) -> None:
     try:
         os.killpg(proc.pid, signum)
     except (ProcessLookupError, PermissionError):
-        try:
+        with contextlib.suppress(ProcessLookupError, OSError):
             proc.send_signal(signum)
-        except (ProcessLookupError, OSError):
-            pass
 
 
 def terminate_all(procs: Iterable[subprocess.Popen[bytes]], grace_s: float) -> None:
@@ -71,10 +71,8 @@ def terminate_all(procs: Iterable[subprocess.Popen[bytes]], grace_s: float) -> N
         signal_group(proc, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
     for proc in procs:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
     for proc in procs:
         signal_group(proc, signal.SIGKILL)
         try:
@@ -94,10 +92,8 @@ def kill_now(proc: subprocess.Popen[bytes]) -> int:
 
 def _close_everything() -> None:
     for obj in list(_closers):
-        try:
+        with contextlib.suppress(Exception):
             obj.close()
-        except Exception:  # noqa: S110 - best effort at interpreter exit; keep closing the rest
-            pass
     with _lock:
         leftovers = list(_live.values())
     if leftovers:
@@ -121,6 +117,3 @@ def install_signal_handlers() -> None:
     for signum in (signal.SIGTERM, signal.SIGHUP):
         if signal.getsignal(signum) in (signal.SIG_DFL, None):
             signal.signal(signum, _exit)
-
-
-Closer = Callable[[], None]

@@ -9,6 +9,7 @@ a `find` for the end of the headers, and a single `sendall` per response, with T
 
 from __future__ import annotations
 
+import contextlib
 import json
 import select
 import socket
@@ -202,10 +203,8 @@ class Connection:
     def close(self) -> None:
         """Close the socket (idempotent)."""
         self.closed = True
-        try:
+        with contextlib.suppress(OSError):
             self.sock.close()
-        except OSError:
-            pass
 
 
 def _parse_chunked(buf: bytearray, start: int) -> tuple[bytes, int] | None:

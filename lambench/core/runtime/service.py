@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from lambench.core.config import FunctionConfig
 from lambench.core.runtime import errors, processes
@@ -32,7 +32,7 @@ LATEST = "$LATEST"
 #: `LogType=Tail` returns the last 4 KB of the invocation's log (lambda-facts §5.6).
 TAIL_BYTES = 4096
 
-Record = Union[LifecycleRecord, LogRecord]
+Record = LifecycleRecord | LogRecord
 Subscriber = Callable[[Record], None]
 
 _log = logging.getLogger("lambench.engine")
@@ -232,7 +232,9 @@ class LocalLambda:
             # Versions and aliases arrive with the concurrency work; until then only $LATEST exists.
             raise errors.ResourceNotFoundError.for_function("us-east-1", function_name, qualifier)
         body = payload.encode() if isinstance(payload, str) else bytes(payload)
-        limit = errors.MAX_ASYNC_REQUEST_BYTES if invocation_type == "Event" else errors.MAX_SYNC_REQUEST_BYTES
+        limit = (
+            errors.MAX_ASYNC_REQUEST_BYTES if invocation_type == "Event" else errors.MAX_SYNC_REQUEST_BYTES
+        )
         if len(body) > limit:
             raise errors.RequestTooLargeError.for_limit(limit)
         if not body:
@@ -261,6 +263,11 @@ class LocalLambda:
         env = self._acquire(config)
         try:
             outcome = env.invoke(invocation)
+        except BaseException:
+            # Interrupted mid-invocation (Ctrl-C, a bug): its runtime's state is unknown, so it
+            # must never serve another event.
+            env.retire("invocation interrupted", grace_s=0.0)
+            raise
         finally:
             self._release(env)
         return outcome, env.id
@@ -293,7 +300,11 @@ class LocalLambda:
                     return env
                 self._retire_later(env)
         env = ExecutionEnvironment(
-            config, version=LATEST, probe=self._probe, hooks=self._hooks, python=self._python,
+            config,
+            version=LATEST,
+            probe=self._probe,
+            hooks=self._hooks,
+            python=self._python,
             credentials=self._credentials,
         )
         with self._lock:
@@ -306,11 +317,7 @@ class LocalLambda:
     def _release(self, env: ExecutionEnvironment) -> None:
         with self._lock:
             self._busy.discard(env)
-            keep = (
-                not self._closed
-                and not env.retired
-                and self._functions.get(env.config.name) is env.config
-            )
+            keep = not self._closed and not env.retired and self._functions.get(env.config.name) is env.config
             if keep:
                 self._idle.setdefault(env.config.name, []).append(env)
             self._released.notify_all()
@@ -354,7 +361,7 @@ class LocalLambda:
 
 
 def _split_name(name: str, qualifier: str | None) -> tuple[str, str | None]:
-    """Accept `name`, `name:qualifier`, `arn:aws:lambda:r:acct:function:name[:q]`, `acct:function:name[:q]`."""
+    """Accept `name`, `name:qualifier`, a full ARN or a partial ARN (`acct:function:name[:q]`)."""
     parts = name.split(":")
     if name.startswith("arn:"):
         if len(parts) < 7 or parts[5] != "function":
@@ -384,10 +391,7 @@ def _check_json(body: bytes) -> None:
 def _decode_client_context(value: str | Mapping[str, Any] | None) -> str | None:
     if value is None:
         return None
-    if isinstance(value, Mapping):
-        encoded = base64.b64encode(json.dumps(value).encode()).decode()
-    else:
-        encoded = value
+    encoded = base64.b64encode(json.dumps(value).encode()).decode() if isinstance(value, Mapping) else value
     if len(encoded) > errors.MAX_CLIENT_CONTEXT_BYTES:
         raise errors.InvalidParameterValueError(
             f"Client context must be at most {errors.MAX_CLIENT_CONTEXT_BYTES} bytes, base64-encoded"

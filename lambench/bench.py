@@ -123,6 +123,16 @@ def python_startup_ms(count: int) -> list[float]:
     return samples
 
 
+def cli_ms(args: list[str], count: int) -> list[float]:
+    """Wall time of a `lambench` command line, start to exit."""
+    samples = []
+    for _ in range(count):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "lambench", *args], check=True, capture_output=True)
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
 def throughput(service: LocalLambda, name: str, concurrency: int, seconds: float) -> float:
     """Invokes per second with `concurrency` threads invoking back to back."""
     # Warm one environment per thread first, so the figure is the steady state.
@@ -189,6 +199,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  lambench cold start      median {c50:7.1f} ms   min {min(cold):7.1f} ms")
             print(f"  python -I -c pass        median {p50:7.1f} ms   min {min(python):7.1f} ms")
             print(f"  ratio: {c50 / p50:.2f}x   (goal: <= 1.5x)")
+
+            print("\nCommand line (python -m lambench)")
+            version = statistics.median(cli_ms(["--version"], cold_n))
+            adhoc = ["invoke", "--handler", "app.handler", "--code-dir", str(code_dir), "--event-json", "{}"]
+            invoke = statistics.median(cli_ms(adhoc, cold_n))
+            baseline = "x python -I -c pass"
+            print(f"  lambench --version       median {version:7.1f} ms   ({version / p50:.2f}{baseline})")
+            print(f"  lambench invoke (cold)   median {invoke:7.1f} ms   ({invoke / p50:.2f}{baseline})")
 
             print("\nThroughput (trivial handler, back-to-back synchronous invokes)")
             rates = {}

@@ -343,7 +343,12 @@ class ExecutionEnvironment:
         self._ever_started = True
 
     def _init(self, *, phase: str, limit_s: float, request_id: str | None) -> _InitResult:
-        self._platform_line(platform_logs.init_start_line(self.config.runtime, self.config.region))
+        if not self._ever_started:
+            # INIT_START is logged once per environment, before its first START (lambda-facts
+            # §5.2); a retried init inside an invocation has only its INIT_REPORT on failure.
+            # Where AWS puts that retry relative to START is unconfirmed: lambench runs it after
+            # START, since it counts against the invocation's timeout.
+            self._platform_line(platform_logs.init_start_line(self.config.runtime, self.config.region))
         self._emit(Lifecycle.INIT_START, init_type=self.init_type, phase=phase)
         self._forget_runtime_requests()
         start = time.perf_counter()

@@ -64,6 +64,8 @@ def build_environment(
             if p
         ),
         "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        # Recorded in every real environment (lambda-facts §2.3): the runtime is not under a shell.
+        "SHLVL": "0",
     }
     if not config.is_custom_runtime:
         unreserved_defaults["PYTHONPATH"] = runtime_dir

@@ -260,9 +260,9 @@ class LocalLambda:
         return _result(outcome, config, env_id, log_type)
 
     def _run(self, config: FunctionConfig, invocation: Invocation) -> tuple[Outcome, str]:
-        env = self._acquire(config)
+        env, alone = self._acquire(config)
         try:
-            outcome = env.invoke(invocation)
+            outcome = env.invoke(invocation, poll=alone)
         except BaseException:
             # Interrupted mid-invocation (Ctrl-C, a bug): its runtime's state is unknown, so it
             # must never serve another event.
@@ -288,7 +288,8 @@ class LocalLambda:
             self._async_threads.add(thread)
         thread.start()
 
-    def _acquire(self, config: FunctionConfig) -> ExecutionEnvironment:
+    def _acquire(self, config: FunctionConfig) -> tuple[ExecutionEnvironment, bool]:
+        """An environment for one invocation, and whether it is the only one in flight."""
         with self._lock:
             self._check_open()
             idle = self._idle.setdefault(config.name, [])
@@ -297,7 +298,7 @@ class LocalLambda:
                 env = idle.pop()
                 if env.config is config:
                     self._busy.add(env)
-                    return env
+                    return env, len(self._busy) == 1
                 self._retire_later(env)
         env = ExecutionEnvironment(
             config,
@@ -312,7 +313,8 @@ class LocalLambda:
                 env.retire("service closed")
                 raise errors.LambdaServiceError("The local Lambda service is closed")
             self._busy.add(env)
-        return env
+            alone = len(self._busy) == 1
+        return env, alone
 
     def _release(self, env: ExecutionEnvironment) -> None:
         with self._lock:

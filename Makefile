@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check bench clean
+.PHONY: run test check bench clean bytecode
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,11 +12,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-run: $(STAMP)
+# Editable installs ship no bytecode, and some machines set PYTHONDONTWRITEBYTECODE: compile
+# lambench's own modules up front (incremental, so cheap when nothing changed).
+bytecode: $(STAMP)
+	@$(BIN)/python -m compileall -q lambench
+
+run: bytecode
 	$(BIN)/lambench functions --project demo_functions
 	$(BIN)/lambench invoke hello --project demo_functions --event-json '{"name": "lambench"}'
 
-test: $(STAMP)
+test: bytecode
 	$(BIN)/python -m pytest -q
 
 check: $(STAMP)
@@ -24,7 +29,7 @@ check: $(STAMP)
 	$(BIN)/ruff format --check lambench tests
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: bytecode
 	$(BIN)/python -m lambench.bench
 
 clean:

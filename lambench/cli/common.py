@@ -5,15 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lambench.core.config import (
-    DEFAULT_MEMORY_MB,
-    DEFAULT_RUNTIME,
-    DEFAULT_TIMEOUT_S,
-    SUPPORTED_RUNTIMES,
-    ConfigError,
-    FunctionConfig,
-)
+from lambench.core.limits import DEFAULT_MEMORY_MB, DEFAULT_RUNTIME, DEFAULT_TIMEOUT_S, SUPPORTED_RUNTIMES
+
+if TYPE_CHECKING:
+    from lambench.core.config import FunctionConfig
 
 #: Exit status for a user mistake (bad option, unknown function, broken template or event).
 EXIT_USAGE = 2
@@ -58,6 +55,7 @@ def add_adhoc_options(parser: argparse.ArgumentParser) -> None:
 
 def load_functions(args: argparse.Namespace) -> dict[str, FunctionConfig]:
     """The functions a command works on: the project's, or one ad-hoc function."""
+    from lambench.core.config import ConfigError
     from lambench.core.template import adhoc_function, load_project
 
     project_dir = Path(args.project)

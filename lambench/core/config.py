@@ -11,23 +11,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MEMORY_MIN_MB = 128
-MEMORY_MAX_MB = 10_240
-TIMEOUT_MIN_S = 1
-TIMEOUT_MAX_S = 900
-EPHEMERAL_MIN_MB = 512
-EPHEMERAL_MAX_MB = 10_240
-ENV_VARS_MAX_BYTES = 4 * 1024
-DEFAULT_MEMORY_MB = 128
-DEFAULT_TIMEOUT_S = 3
-DEFAULT_RUNTIME = "python3.12"
-
-#: Python runtimes the built-in bootstrap serves. The local interpreter runs them all; the
-#: identifier only changes AWS_EXECUTION_ENV and the INIT_START runtime version.
-PYTHON_RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
-#: Custom runtimes: the code directory's `bootstrap` executable is the runtime.
-CUSTOM_RUNTIMES = ("provided.al2023", "provided.al2", "provided")
-SUPPORTED_RUNTIMES = PYTHON_RUNTIMES + CUSTOM_RUNTIMES
+from lambench.core.limits import (
+    CUSTOM_RUNTIMES,
+    DEFAULT_MEMORY_MB,
+    DEFAULT_RUNTIME,
+    DEFAULT_TIMEOUT_S,
+    ENV_VARS_MAX_BYTES,
+    EPHEMERAL_MAX_MB,
+    EPHEMERAL_MIN_MB,
+    MEMORY_MAX_MB,
+    MEMORY_MIN_MB,
+    PYTHON_RUNTIMES,
+    SUPPORTED_RUNTIMES,
+    TIMEOUT_MAX_S,
+    TIMEOUT_MIN_S,
+)
 
 LOG_FORMATS = ("Text", "JSON")
 APPLICATION_LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")

@@ -20,15 +20,13 @@ from pathlib import Path
 import yaml
 from yaml.reader import ReaderError
 
-from lambench.core.config import (
+from lambench.core.config import ConfigError, FunctionConfig, LoggingConfig
+from lambench.core.limits import (
     DEFAULT_MEMORY_MB,
     DEFAULT_RUNTIME,
     DEFAULT_TIMEOUT_S,
     EPHEMERAL_MIN_MB,
     PYTHON_RUNTIMES,
-    ConfigError,
-    FunctionConfig,
-    LoggingConfig,
 )
 
 __all__ = [

@@ -62,6 +62,7 @@ _HOLDER = textwrap.dedent(
     answer = service.invoke("probe", b'{"action": "spawn"}').payload_json()
     print(json.dumps(answer), flush=True)
     if sys.argv[2] == "exit":
+        sys.stdin.readline()  # the test looks at the processes first
         sys.exit(0)
     time.sleep(60)
     """
@@ -73,14 +74,22 @@ def test_holder_process_ending_reaps_environments(tmp_path: Path, how: str) -> N
     code = tmp_path / "probe"
     shutil.copytree(FIXTURES / "protocol_runtime", code)
     holder = subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, str(code), how], stdout=subprocess.PIPE, text=True, cwd=REPO
+        [sys.executable, "-c", _HOLDER, str(code), how],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
     )
     try:
         assert holder.stdout is not None
         answer = json.loads(holder.stdout.readline())
         pids = [answer["runtime_pid"], answer["child_pid"]]
         assert all(pid_alive(pid) for pid in pids)
-        if how == "sigterm":
+        if how == "exit":
+            assert holder.stdin is not None
+            holder.stdin.write("go\n")
+            holder.stdin.flush()
+        elif how == "sigterm":
             holder.send_signal(signal.SIGTERM)
         elif how == "sigint":
             holder.send_signal(signal.SIGINT)

@@ -112,6 +112,11 @@ def install_signal_handlers() -> None:
         return
 
     def _exit(signum: int, _frame: object) -> None:
+        # Signal the environments first: CPython can lose an exception raised by a signal
+        # handler at some I/O boundaries, and then no atexit would run. No lock is taken here
+        # (the interrupted code may hold it); copying the dict is atomic under the GIL.
+        for proc in list(_live.values()):
+            signal_group(proc, signal.SIGTERM)
         raise SystemExit(128 + signum)
 
     for signum in (signal.SIGTERM, signal.SIGHUP):

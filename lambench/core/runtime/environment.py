@@ -366,15 +366,7 @@ class ExecutionEnvironment:
             # A custom runtime whose bootstrap is missing or not executable: RAPID reports the
             # exit status a shell would (127 not found, 126 not executable).
             code = 127 if isinstance(exc, FileNotFoundError) else 126
-            return self._init_failed(
-                phase,
-                start,
-                "error",
-                "Runtime.ExitError",
-                errors.platform_error_payload(
-                    "Runtime.ExitError", errors.exit_error_message(request_id or "", code)
-                ),
-            )
+            return self._init_exited(phase, start, request_id, code)
         runtime = self._runtime
         assert runtime is not None
         while self._init_pending(runtime):
@@ -394,15 +386,7 @@ class ExecutionEnvironment:
             return self._init_failed(phase, start, "error", error_type or "Runtime.Unknown", body)
         if runtime.exited:
             code = runtime.proc.returncode if runtime.proc.returncode is not None else 1
-            return self._init_failed(
-                phase,
-                start,
-                "error",
-                "Runtime.ExitError",
-                errors.platform_error_payload(
-                    "Runtime.ExitError", errors.exit_error_message(request_id or "", code)
-                ),
-            )
+            return self._init_exited(phase, start, request_id, code)
         payload = errors.platform_error_payload(
             "Sandbox.Timedout", errors.timeout_message(request_id or "", self.config.timeout_s)
         )
@@ -415,6 +399,13 @@ class ExecutionEnvironment:
     def _init_pending(self, runtime: _Runtime) -> bool:
         """True until the runtime asks for its first event, reports an init error, or exits."""
         return self._waiting is None and self._init_error is None and not runtime.exited
+
+    def _init_exited(self, phase: str, start: float, request_id: str | None, code: int) -> _InitResult:
+        """The runtime ended (or never started) before asking for its first event."""
+        payload = errors.platform_error_payload(
+            "Runtime.ExitError", errors.exit_error_message(request_id or "", code)
+        )
+        return self._init_failed(phase, start, "error", "Runtime.ExitError", payload)
 
     def _init_failed(
         self, phase: str, start: float, status: str, error_type: str | None, payload: bytes

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,32 @@ def test_ctrl_c_during_invoke_leaves_no_process(tmp_path: Path) -> None:
         if cli.poll() is None:
             cli.kill()
             cli.wait()
+
+
+def test_close_while_another_thread_is_invoking(tmp_path: Path) -> None:
+    code = tmp_path / "busy"
+    code.mkdir()
+    (code / "app.py").write_text("import os, time\n\ndef handler(event, context):\n    time.sleep(30)\n")
+    config = FunctionConfig.create(name="busy", handler="app.handler", code_dir=code, timeout_s=60)
+    service = LocalLambda([config])
+    outcome: list[object] = []
+
+    def invoke() -> None:
+        try:
+            outcome.append(service.invoke("busy", b"{}"))
+        except Exception as exc:  # the engine may also refuse: either is a prompt, clean answer
+            outcome.append(exc)
+
+    thread = threading.Thread(target=invoke)
+    thread.start()
+    assert wait_for(lambda: any(info.busy and info.pid for info in service.environments()), timeout=10)
+    pid = next(info.pid for info in service.environments() if info.busy)
+    assert pid is not None
+    service.close()
+    thread.join(timeout=10)
+    assert not thread.is_alive() and len(outcome) == 1
+    result = outcome[0]
+    assert getattr(result, "error_type", None) == "Runtime.ExitError", result
+    assert wait_for(lambda: not pid_alive(pid), timeout=5)
+    assert service.environments() == []
+    assert processes.live_pids() == []

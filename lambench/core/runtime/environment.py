@@ -17,6 +17,7 @@ import json
 import os
 import selectors
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -182,6 +183,7 @@ class ExecutionEnvironment:
         self._selector.register(self._listener, selectors.EVENT_READ, "listener")
         self._runtime: _Runtime | None = None
         self._ever_started = False
+        self._retiring = False
         # Runtime API state, driven by the requests the runtime sends.
         self._waiting: runtime_api.Connection | None = None
         self._current: Invocation | None = None
@@ -208,11 +210,6 @@ class ExecutionEnvironment:
     def is_warm(self) -> bool:
         """True if the next invoke needs no init."""
         return self._runtime is not None and not self._runtime.exited
-
-    def prewarm(self) -> _InitResult:
-        """Run the INIT phase ahead of any request (provisioned concurrency, tests, benchmarks)."""
-        self._log = InvocationLog()
-        return self._init(phase="init", limit_s=INIT_LIMIT_S, request_id=None)
 
     def invoke(self, invocation: Invocation, *, poll: bool = False) -> Outcome:
         """Run one invocation to its end: answer, function error, timeout, crash or OOM.
@@ -258,22 +255,24 @@ class ExecutionEnvironment:
         return self._finish(invocation, result, start, cold, report_init_ms, log)
 
     def retire(self, reason: str, grace_s: float = SHUTDOWN_GRACE_S) -> None:
-        """SHUTDOWN: end the runtime process tree and remove the environment's `/tmp`."""
-        if self.retired:
-            return
-        self.retired = True
-        if self._runtime is not None:
-            processes.terminate_all([self._runtime.proc], grace_s)
-            self._release_runtime()
-        self._close_endpoint()
-        self._emit(Lifecycle.ENVIRONMENT_RETIRED, reason=reason)
+        """SHUTDOWN: SIGTERM the runtime's process group, SIGKILL it after `grace_s`, remove `/tmp`."""
+        proc = self.begin_retire()
+        if proc is not None and not self.retired:
+            processes.terminate_all([proc], grace_s)
+        self.finish_retire(reason)
 
     def begin_retire(self) -> subprocess.Popen[bytes] | None:
-        """First half of a group shutdown: SIGTERM is sent by the caller to every returned process."""
+        """First half of a shutdown: the runtime process to signal (or None); see `retire`.
+
+        The service shuts many environments down at once by signalling all of them together.
+        """
+        # From here on no runtime may start: an invoking thread that sees its runtime die must
+        # not start another one for a retried init.
+        self._retiring = True
         return self._runtime.proc if self._runtime is not None else None
 
     def finish_retire(self, reason: str) -> None:
-        """Second half of a group shutdown, after the caller reaped the processes."""
+        """Second half of a shutdown: kill what is left of the process group and remove `/tmp`."""
         if self.retired:
             return
         self.retired = True
@@ -285,7 +284,13 @@ class ExecutionEnvironment:
 
     # -- INIT -----------------------------------------------------------------------------------
 
+    def _retirement_started(self) -> bool:
+        # A method, not the attribute: another thread sets the flag while this one spawns.
+        return self._retiring
+
     def _spawn(self) -> None:
+        if self._retiring:
+            raise ProcessLookupError("the environment is being retired")
         env = build_environment(
             self.config,
             version=self.version,
@@ -330,6 +335,14 @@ class ExecutionEnvironment:
             if pass_fds:
                 child_end.close()
         processes.register(proc)
+        if self._retirement_started():
+            # Retirement began while this runtime was starting, after the retiring thread looked
+            # for a process to signal: it is ours to stop.
+            processes.kill_now(proc)
+            os.close(read_fd)
+            if channel is not None:
+                channel.close()
+            raise ProcessLookupError("the environment is being retired")
         os.set_blocking(read_fd, False)
         pidfd: int | None = None
         pidfd_open = getattr(os, "pidfd_open", None)
@@ -362,6 +375,9 @@ class ExecutionEnvironment:
         deadline = start + limit_s
         try:
             self._spawn()
+        except ProcessLookupError:
+            # Retired while starting: report the runtime as killed, which is what happened to it.
+            return self._init_exited(phase, start, request_id, -signal.SIGKILL)
         except OSError as exc:
             # A custom runtime whose bootstrap is missing or not executable: RAPID reports the
             # exit status a shell would (127 not found, 126 not executable).

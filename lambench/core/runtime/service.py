@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import logging
+import signal
 import sys
 import threading
 import time
@@ -294,12 +295,12 @@ class LocalLambda:
             self._check_open()
             idle = self._idle.setdefault(config.name, [])
             # Most recently used first: it is the warmest (and AWS reuses recent environments).
-            while idle:
+            # Idle lists only ever hold environments of the current configuration: add_function
+            # empties them and _release does not pool an environment of a replaced one.
+            if idle:
                 env = idle.pop()
-                if env.config is config:
-                    self._busy.add(env)
-                    return env, len(self._busy) == 1
-                self._retire_later(env)
+                self._busy.add(env)
+                return env, len(self._busy) == 1
         env = ExecutionEnvironment(
             config,
             version=LATEST,
@@ -325,9 +326,6 @@ class LocalLambda:
             self._released.notify_all()
         if not keep:
             env.retire("service closed" if self._closed else "function updated")
-
-    def _retire_later(self, env: ExecutionEnvironment) -> None:
-        threading.Thread(target=env.retire, args=("function updated",), daemon=True).start()
 
     def _retire_all(self, envs: list[ExecutionEnvironment], reason: str) -> None:
         procs = [p for p in (env.begin_retire() for env in envs) if p is not None]
@@ -355,7 +353,7 @@ class LocalLambda:
         for env in busy:
             proc = env.begin_retire()
             if proc is not None:
-                processes.signal_group(proc, 9)
+                processes.signal_group(proc, signal.SIGKILL)
         deadline = time.monotonic() + timeout_s
         with self._lock:
             while self._busy and time.monotonic() < deadline:

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -104,10 +105,11 @@ class _InitResult:
 
 
 class InvocationLog:
-    """The log text of one invocation, bounded in size; drops its oldest function lines first."""
+    """The log text of one invocation, bounded in size; drops its oldest lines first."""
 
     def __init__(self, limit: int = MAX_INVOCATION_LOG_BYTES) -> None:
-        self.lines: list[str] = []
+        # A deque: under a stdout flood every new line drops an old one, in constant time.
+        self.lines: deque[str] = deque()
         self._size = 0
         self._limit = limit
         self.dropped_lines = 0
@@ -117,7 +119,7 @@ class InvocationLog:
         self.lines.append(line)
         self._size += len(line) + 1
         while self._size > self._limit and len(self.lines) > 1:
-            self._size -= len(self.lines.pop(0)) + 1
+            self._size -= len(self.lines.popleft()) + 1
             self.dropped_lines += 1
 
     def text(self) -> str:
@@ -236,7 +238,7 @@ class ExecutionEnvironment:
         start = time.perf_counter()
         deadline = start + timeout_s
         deadline_ms = int(start_wall * 1000) + timeout_s * 1000
-        self._platform_line(platform_logs.start_line(invocation.request_id, self.version))
+        self._log_line(platform_logs.start_line(invocation.request_id, self.version))
         self._emit(Lifecycle.INVOKE_START, request_id=invocation.request_id, cold=cold)
         if self._runtime is None:
             # Suppressed init: after a failed INIT phase or a reset, the runtime is started again
@@ -368,7 +370,7 @@ class ExecutionEnvironment:
             # §5.2); a retried init inside an invocation has only its INIT_REPORT on failure.
             # Where AWS puts that retry relative to START is unconfirmed: lambench runs it after
             # START, since it counts against the invocation's timeout.
-            self._platform_line(platform_logs.init_start_line(self.config.runtime, self.config.region))
+            self._log_line(platform_logs.init_start_line(self.config.runtime, self.config.region))
         self._emit(Lifecycle.INIT_START, init_type=self.init_type, phase=phase)
         self._forget_runtime_requests()
         start = time.perf_counter()
@@ -428,7 +430,7 @@ class ExecutionEnvironment:
     ) -> _InitResult:
         duration = (time.perf_counter() - start) * 1000
         self._kill_runtime()
-        self._platform_line(platform_logs.init_report_line(duration, phase, status, error_type))
+        self._log_line(platform_logs.init_report_line(duration, phase, status, error_type))
         self._emit(
             Lifecycle.INIT_END, phase=phase, duration_ms=duration, status=status, error_type=error_type
         )
@@ -533,7 +535,7 @@ class ExecutionEnvironment:
         if status == "timeout":
             # AWS reports the configured timeout as the duration of a timed-out invocation.
             duration = self.config.timeout_s * 1000.0
-            self._platform_line(platform_logs.timed_out_line(invocation.request_id, self.config.timeout_s))
+            self._log_line(platform_logs.timed_out_line(invocation.request_id, self.config.timeout_s))
         else:
             duration = (end - start) * 1000
         memory = min(self._measured_mb, self.config.memory_mb)
@@ -544,7 +546,7 @@ class ExecutionEnvironment:
         elif status == "error":
             report_status = "error"
         billed = platform_logs.billed_duration_ms(duration, report_init_ms)
-        self._platform_line(platform_logs.end_line(invocation.request_id))
+        self._log_line(platform_logs.end_line(invocation.request_id))
         report = platform_logs.Report(
             request_id=invocation.request_id,
             duration_ms=duration,
@@ -555,7 +557,7 @@ class ExecutionEnvironment:
             status=report_status,
             error_type=error_type if report_status == "error" else None,
         )
-        self._platform_line(report.line())
+        self._log_line(report.line())
         outcome_status = "success" if status == "success" else ("timeout" if status == "timeout" else "error")
         self._emit(
             Lifecycle.INVOKE_END,
@@ -730,7 +732,7 @@ class ExecutionEnvironment:
             lines = data.split(b"\n")
             self._partial = lines.pop()
             for raw in lines:
-                self._function_line(raw.decode("utf-8", "replace"))
+                self._log_line(raw.decode("utf-8", "replace"))
             if len(chunk) < 65536:
                 return
 
@@ -740,17 +742,14 @@ class ExecutionEnvironment:
 
     def _flush_partial(self) -> None:
         if self._partial:
-            self._function_line(self._partial.decode("utf-8", "replace"))
+            self._log_line(self._partial.decode("utf-8", "replace"))
             self._partial = b""
 
-    def _function_line(self, line: str) -> None:
+    def _log_line(self, line: str) -> None:
         if self._log is not None:
             self._log.add(line)
         if self._hooks.wants_records():
             self._hooks.log(self._log_record(line))
-
-    def _platform_line(self, line: str) -> None:
-        self._function_line(line)
 
     def _log_record(self, line: str) -> LogRecord:
         return LogRecord(

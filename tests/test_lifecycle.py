@@ -139,6 +139,31 @@ def test_max_memory_is_the_peak_of_this_invocation(tmp_path: Path) -> None:
     assert f"Max Memory Used: {big.max_memory_used_mb} MB\t" in big.logs
 
 
+def test_max_memory_counts_the_handlers_child_processes(tmp_path: Path) -> None:
+    code = """
+        import subprocess, sys
+
+        HOLD = (
+            "import time\\nb = bytearray(80 * 1024 * 1024)\\n"
+            "for i in range(0, len(b), 4096): b[i] = 1\\n"
+            "print('ready', flush=True)\\ntime.sleep(30)"
+        )
+
+        def handler(event, context):
+            child = subprocess.Popen([sys.executable, "-c", HOLD], stdout=subprocess.PIPE, text=True)
+            child.stdout.readline()
+            return child.pid
+    """
+    config = python_function(tmp_path, code, memory_mb=512, timeout_s=10)
+    with LocalLambda([config]) as service:
+        result = service.invoke("fn", b"{}")
+        child = int(result.payload)
+        assert pid_alive(child)
+        # The runtime itself stays small; the child's 80 MB are part of the environment's peak.
+        assert result.max_memory_used_mb >= 80, result.logs
+    assert wait_for(lambda: not pid_alive(child), timeout=5)
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [

@@ -89,6 +89,12 @@ def _field(data: bytes, name: bytes) -> int:
         return 0
 
 
+def _clear_peak(clear_refs_fd: int) -> None:
+    # "5" resets the process's peak resident size (VmHWM) to its current size.
+    with contextlib.suppress(OSError):
+        os.write(clear_refs_fd, b"5")
+
+
 class _ProcFiles:
     """Descriptors of one runtime process's `/proc` files, opened once.
 
@@ -126,11 +132,13 @@ class ProcMemoryProbe:
                 return None
         return files
 
-    def _direct_children(self, files: _ProcFiles) -> list[int]:
+    def _below(self, files: _ProcFiles) -> list[int]:
+        """Every process below the runtime, found through its main thread's children."""
         try:
-            return [int(child) for child in os.pread(files.children, 65536, 0).split()]
+            children = [int(child) for child in os.pread(files.children, 65536, 0).split()]
         except OSError:
             return []
+        return [p for child in children for p in (child, *_descendants(child, all_threads=True))]
 
     def release(self, pid: int) -> None:
         """Close the descriptors kept for `pid`."""
@@ -144,20 +152,16 @@ class ProcMemoryProbe:
         if files is None:
             return
         if files.clear_refs is not None:
-            with contextlib.suppress(OSError):
-                os.write(files.clear_refs, b"5")
-        for child in self._direct_children(files):
-            for target in (child, *_descendants(child, all_threads=True)):
-                try:
-                    fd = os.open(f"/proc/{target}/clear_refs", os.O_WRONLY)
-                except OSError:
-                    continue
-                try:
-                    os.write(fd, b"5")
-                except OSError:
-                    pass
-                finally:
-                    os.close(fd)
+            _clear_peak(files.clear_refs)
+        for target in self._below(files):
+            try:
+                fd = os.open(f"/proc/{target}/clear_refs", os.O_WRONLY)
+            except OSError:
+                continue
+            try:
+                _clear_peak(fd)
+            finally:
+                os.close(fd)
 
     def current_kb(self, pid: int) -> int:
         """Sum of `VmRSS` over the tree, walking every thread's children (used on the watchdog tick)."""
@@ -176,11 +180,7 @@ class ProcMemoryProbe:
             total = _field(os.pread(files.status, 8192, 0), b"VmHWM:")
         except OSError:
             return 0
-        for child in self._direct_children(files):
-            total += sum(
-                _read_status_field(p, b"VmHWM:") for p in (child, *_descendants(child, all_threads=True))
-            )
-        return total
+        return total + sum(_read_status_field(p, b"VmHWM:") for p in self._below(files))
 
 
 class SampledMemoryProbe:

@@ -3,7 +3,7 @@
 Each execution environment gets its own listening socket on 127.0.0.1, as each AWS sandbox has its
 own `AWS_LAMBDA_RUNTIME_API`. This module only frames requests and responses; what they mean is
 decided by the environment that owns the endpoint. It is written for the warm path: one `recv`,
-a `find` for the end of the headers, and a single `sendall` per response, with TCP_NODELAY set
+a `find` for the end of the headers, and one `send` per response, with TCP_NODELAY set
 (stock `http.server` pays Nagle's delay on every request).
 """
 

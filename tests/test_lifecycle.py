@@ -33,6 +33,16 @@ STATEFUL = """
 """
 
 
+# Allocates event["mb"] megabytes and touches every page, so they are resident; freed on return.
+ALLOCATE = """
+    def handler(event, context):
+        block = bytearray(event["mb"] * 1024 * 1024)
+        for i in range(0, len(block), 4096):
+            block[i] = 1
+        return len(block)
+"""
+
+
 def test_timeout_resets_environment_keeping_tmp(tmp_path: Path) -> None:
     config = python_function(tmp_path, STATEFUL, timeout_s=1)
     with LocalLambda([config]) as service:
@@ -104,15 +114,7 @@ def test_out_of_memory_while_growing_is_killed_at_the_limit(tmp_path: Path) -> N
 
 
 def test_out_of_memory_spike_between_checks_is_still_caught(tmp_path: Path) -> None:
-    code = """
-        def handler(event, context):
-            block = bytearray(event["mb"] * 1024 * 1024)
-            for i in range(0, len(block), 4096):
-                block[i] = 1
-            del block
-            return "done"
-    """
-    config = python_function(tmp_path, code, memory_mb=128)
+    config = python_function(tmp_path, ALLOCATE, memory_mb=128)
     with LocalLambda([config]) as service:
         small = service.invoke("fn", b'{"mb": 40}')
         assert small.function_error is None
@@ -122,14 +124,7 @@ def test_out_of_memory_spike_between_checks_is_still_caught(tmp_path: Path) -> N
 
 
 def test_max_memory_is_the_peak_of_this_invocation(tmp_path: Path) -> None:
-    code = """
-        def handler(event, context):
-            block = bytearray(event["mb"] * 1024 * 1024)
-            for i in range(0, len(block), 4096):
-                block[i] = 1
-            return len(block)
-    """
-    config = python_function(tmp_path, code, memory_mb=512)
+    config = python_function(tmp_path, ALLOCATE, memory_mb=512)
     with LocalLambda([config]) as service:
         big = service.invoke("fn", b'{"mb": 150}')
         small = service.invoke("fn", b'{"mb": 1}')

@@ -94,9 +94,6 @@ def _walk(obj: Any, path: str, seen: set[int]) -> Iterator[str]:
 def _walk_value(value: Any, path: str, seen: set[int]) -> Iterator[str]:
     if isinstance(value, DictWrapper):
         yield from _walk(value, path, seen)
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            yield from _walk_value(item, f"{path}[{index}]", seen)
-    elif inspect.isgenerator(value) or isinstance(value, map):
+    elif isinstance(value, (list, tuple, map)) or inspect.isgenerator(value):
         for index, item in enumerate(value):
             yield from _walk_value(item, f"{path}[{index}]", seen)

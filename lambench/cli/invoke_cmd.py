@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from lambench.cli.common import UserError, add_adhoc_options, add_project_option, load_functions
+from lambench.cli.events_cmd import add_param_option
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "Invoke a function on the local engine. The response payload goes to stdout and the "
             "invocation's logs (START, your output, END, REPORT) to stderr. The exit status is 0 on "
             "success, 1 on a function error and 2 on a usage error. The event comes from --event, "
-            "--event-json or standard input; with none of them it is {}."
+            "--event-json, --event-template, --saved-event or standard input; with none of them it is {}."
         ),
     )
     parser.add_argument("name", nargs="?", metavar="NAME", help="function name (optional with --handler)")
@@ -28,6 +29,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     event = parser.add_mutually_exclusive_group()
     event.add_argument("--event", metavar="FILE", help="read the event from FILE ('-' for standard input)")
     event.add_argument("--event-json", metavar="JSON", help="the event as a JSON string")
+    event.add_argument(
+        "--event-template",
+        metavar="SERVICE/NAME",
+        help="render a built-in template (see 'lambench events list'); --param sets its parameters",
+    )
+    event.add_argument(
+        "--saved-event",
+        metavar="NAME",
+        help="a saved event: the function's own (.lambench/events/FUNCTION/) or else a shared one",
+    )
+    add_param_option(parser)
     parser.add_argument(
         "--json",
         action="store_true",
@@ -37,9 +49,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(run=run)
 
 
-def read_event(args: argparse.Namespace) -> bytes:
+def read_event(args: argparse.Namespace, function: str) -> bytes:
     """The event bytes from the options or stdin, checked to be JSON."""
     data: bytes
+    if args.param and args.event_template is None:
+        raise UserError("--param sets a template's parameters; use it with --event-template")
+    if args.event_template is not None:
+        from lambench.cli.events_cmd import find_template, render_template
+
+        event = render_template(find_template(args.event_template, None), args.param)
+        return json.dumps(event, ensure_ascii=False).encode()
+    if args.saved_event is not None:
+        from lambench.core.events import EventError, EventStore
+
+        try:
+            saved = EventStore(args.project).find(args.saved_event, function)
+            return json.dumps(saved.load(), ensure_ascii=False).encode()
+        except EventError as exc:
+            raise UserError(str(exc)) from None
     if args.event_json is not None:
         data = args.event_json.encode()
         source = "--event-json"
@@ -87,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     if base_name not in functions:
         known = ", ".join(functions) or "none"
         raise UserError(f"no function named {base_name!r} in {args.project} (functions: {known})")
-    event = read_event(args)
+    event = read_event(args, base_name)
 
     from lambench.core.runtime.errors import LambdaServiceError
     from lambench.core.runtime.service import LocalLambda

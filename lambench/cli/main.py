@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from lambench import __version__
-from lambench.cli import functions_cmd, invoke_cmd
+from lambench.cli import events_cmd, functions_cmd, invoke_cmd
 from lambench.cli.common import UserError, fail
 
 
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     functions_cmd.register(subparsers)
     invoke_cmd.register(subparsers)
+    events_cmd.register(subparsers)
     return parser
 
 

@@ -111,17 +111,27 @@ class Param:
     def coerce(self, value: Any) -> Any:
         """The value as this parameter's type; strings (from a command line) are parsed."""
         typed = self._parse(value) if isinstance(value, str) and self.kind != "string" else value
-        if self.kind in ("integer", "number") and isinstance(typed, (int, float)) and not isinstance(typed, bool):
+        if (
+            self.kind in ("integer", "number")
+            and isinstance(typed, (int, float))
+            and not isinstance(typed, bool)
+        ):
             if self.kind == "integer" and isinstance(typed, float):
                 if not typed.is_integer():
                     raise EventError(f"parameter {self.name} must be a whole number, not {value!r}")
                 typed = int(typed)
             if self.minimum is not None and typed < self.minimum:
-                raise EventError(f"parameter {self.name} must be at least {_number(self.minimum)}, not {typed}")
+                raise EventError(
+                    f"parameter {self.name} must be at least {_number(self.minimum)}, not {typed}"
+                )
             if self.maximum is not None and typed > self.maximum:
-                raise EventError(f"parameter {self.name} must be at most {_number(self.maximum)}, not {typed}")
+                raise EventError(
+                    f"parameter {self.name} must be at most {_number(self.maximum)}, not {typed}"
+                )
         expected = {kind: python_type for python_type, kind in _KINDS}[self.kind]
-        if not isinstance(typed, expected) or (self.kind in ("integer", "number") and isinstance(typed, bool)):
+        if not isinstance(typed, expected) or (
+            self.kind in ("integer", "number") and isinstance(typed, bool)
+        ):
             raise EventError(f"parameter {self.name} takes {_article(self.kind)}, not {value!r}")
         if self.choices and typed not in self.choices:
             raise EventError(
@@ -167,7 +177,12 @@ def _article(kind: str) -> str:
 COMMON_PARAMS: tuple[Param, ...] = (
     Param("region", "us-east-1", "AWS Region in ARNs and region fields", "string"),
     Param("account", "123456789012", "AWS account id in ARNs and account fields", "string"),
-    Param("time", "now", "the event's time: 'now' or an ISO 8601 timestamp such as 2024-05-01T12:00:00Z", "string"),
+    Param(
+        "time",
+        "now",
+        "the event's time: 'now' or an ISO 8601 timestamp such as 2024-05-01T12:00:00Z",
+        "string",
+    ),
 )
 _COMMON_NAMES = {param.name for param in COMMON_PARAMS}
 
@@ -222,8 +237,10 @@ class EventTemplate:
         values = dict(values or {})
         for name in values:
             self.param(name)  # raises for an unknown name before anything renders
-        return {param.name: param.coerce(values[param.name]) if param.name in values else param.default
-                for param in self.all_params}
+        return {
+            param.name: param.coerce(values[param.name]) if param.name in values else param.default
+            for param in self.all_params
+        }
 
     def render(self, values: Mapping[str, Any] | None = None, *, now: datetime | None = None) -> Any:
         """The event, with `values` for parameters; `now` pins the clock (tests, replays)."""
@@ -310,7 +327,9 @@ def load_template(service: str, name: str, data: Mapping[str, Any]) -> EventTemp
     params = tuple(Param.from_json(key, spec) for key, spec in data.get("params", {}).items())
     clashes = {param.name for param in params} & _COMMON_NAMES
     if clashes:
-        raise ValueError(f"template {service}/{name}: parameters {sorted(clashes)} are common to all templates")
+        raise ValueError(
+            f"template {service}/{name}: parameters {sorted(clashes)} are common to all templates"
+        )
     return EventTemplate(
         service=service,
         name=name,
@@ -335,7 +354,8 @@ def load_catalog(root: Traversable) -> Catalog:
             if entry.name.endswith(".json") and not entry.name.startswith("_"):
                 data = json.loads(entry.read_text(encoding="utf-8"))
                 templates.append(load_template(folder.name, entry.name[: -len(".json")], data))
-        services.append(Service(key=folder.name, title=meta["title"], templates=tuple(templates)))
+        if templates:
+            services.append(Service(key=folder.name, title=meta["title"], templates=tuple(templates)))
     return Catalog(services)
 
 

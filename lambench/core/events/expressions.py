@@ -439,7 +439,7 @@ def _eval(node: ast.expr, variables: Mapping[str, Any]) -> Any:
     if isinstance(node, ast.Dict):
         return {
             _eval(key, variables): _eval(value, variables)
-            for key, value in zip(node.keys, node.values)
+            for key, value in zip(node.keys, node.values, strict=True)
             if key is not None
         }
     if isinstance(node, ast.BinOp):
@@ -457,7 +457,7 @@ def _eval(node: ast.expr, variables: Mapping[str, Any]) -> Any:
         return result
     if isinstance(node, ast.Compare):
         left = _eval(node.left, variables)
-        for op, right_node in zip(node.ops, node.comparators):
+        for op, right_node in zip(node.ops, node.comparators, strict=True):
             right = _eval(right_node, variables)
             if not _COMPARE[type(op)](left, right):
                 return False

@@ -120,7 +120,9 @@ def _render_string(text: str, variables: dict[str, Any]) -> Any:
     parts = split_string(text)
     if len(parts) == 1 and isinstance(parts[0], _Expr):
         return evaluate(parts[0].source, variables)
-    return "".join(part if isinstance(part, str) else _as_text(evaluate(part.source, variables)) for part in parts)
+    return "".join(
+        part if isinstance(part, str) else _as_text(evaluate(part.source, variables)) for part in parts
+    )
 
 
 def _as_text(value: Any) -> str:

@@ -7,6 +7,7 @@ raises means the event lacks a field or has the wrong type.
 
 from __future__ import annotations
 
+import copy
 import inspect
 from collections.abc import Iterator, Mapping
 from functools import cached_property
@@ -52,6 +53,7 @@ _DERIVED = frozenset(
 
 def validate(validated_by: Mapping[str, str], event: Any) -> str:
     """Validate `event`; returns how ("model" or "data_class") and raises AssertionError on a mismatch."""
+    event = copy.deepcopy(event)  # some validators rewrite the dict they are given (Kafka headers)
     if "model" in validated_by:
         model = getattr(models, validated_by["model"])
         model.model_validate(event)

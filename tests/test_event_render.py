@@ -91,7 +91,7 @@ def test_json_and_let_directives() -> None:
         "(lambda: 1)()",
         "str.upper('a')",
         "uuid(fn=1)",
-        "a[1:2]",
+        "a.upper()",
         "x := 1",
     ],
 )
@@ -114,6 +114,21 @@ def test_boolean_operators_short_circuit_like_python() -> None:
     assert evaluate("a or b", {"a": "", "b": "x"}) == "x"
     assert evaluate("1 < n <= 3", {"n": 3}) is True
     assert evaluate("'b' not in s", {"s": "abc"}) is False
+
+
+def test_slices_and_identity_comparisons() -> None:
+    assert evaluate("a[1:3]", {"a": "abcd"}) == "bc"
+    assert evaluate("a[:2] + a[-1:]", {"a": "abcd"}) == "abd"
+    assert evaluate("x is None", {"x": None}) is True
+    assert evaluate("x is not None", {"x": 0}) is True
+
+
+def test_text_helpers() -> None:
+    assert FUNCTIONS["replace"]("<a> and <a>", "<a>", "b") == "b and b"
+    assert FUNCTIONS["hexnum"](255, 8) == "000000ff"
+    assert FUNCTIONS["utf8"]("hé") == [104, 195, 169]
+    assert FUNCTIONS["without"]({"A": 1, "b": 2, "c": 3}, ["a"], "B") == {"c": 3}
+    assert FUNCTIONS["iso_ms_offset"](MOMENT) == "2024-02-09T08:05:03.123+0000"
 
 
 def test_time_formats() -> None:

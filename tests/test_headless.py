@@ -25,6 +25,7 @@ def _modules_after(code: str) -> set[str]:
 def test_every_core_module_imports_without_textual_or_rich() -> None:
     names = [m.name for m in pkgutil.walk_packages(lambench.core.__path__, "lambench.core.")]
     assert "lambench.core.runtime.service" in names and "lambench.core.template" in names
+    assert "lambench.core.events.catalog" in names and "lambench.core.events.store" in names
     modules = _modules_after("\n".join(f"import {name}" for name in names))
     assert not {m for m in modules if m.split(".")[0] in ("textual", "rich")}
 

@@ -150,6 +150,11 @@ def _rfc2822(moment: datetime) -> str:
     )
 
 
+def _iso_ms_offset(moment: datetime) -> str:
+    # CloudWatch alarms and CodeCommit write milliseconds with a numeric offset: ...00.123+0000.
+    return _iso_ms(moment)[:-1] + "+0000"
+
+
 def _strftime(moment: datetime, fmt: str) -> str:
     return _utc(moment).strftime(fmt)
 
@@ -195,8 +200,10 @@ def _merge(*mappings: Mapping[str, Any] | None) -> dict[str, Any]:
     return merged
 
 
-def _without(mapping: Mapping[str, Any], *keys: str) -> dict[str, Any]:
-    lowered = {key.lower() for key in keys}
+def _without(mapping: Mapping[str, Any], *keys: str | list[str]) -> dict[str, Any]:
+    # Names may come one by one or as a list; matching ignores case, as header names do.
+    names = [name for key in keys for name in (key if isinstance(key, list) else [key])]
+    lowered = {name.lower() for name in names}
     return {key: value for key, value in mapping.items() if key.lower() not in lowered}
 
 
@@ -275,6 +282,29 @@ def _sqs_attributes_md5(attributes: Mapping[str, Mapping[str, Any]] | None) -> s
     return digest.hexdigest()
 
 
+def _dynamodb_size(item: Mapping[str, Any] | None) -> int:
+    """An item's size as DynamoDB counts it (attribute names plus values), for SizeBytes."""
+    return sum(len(name.encode()) + _attribute_size(value) for name, value in (item or {}).items())
+
+
+def _attribute_size(value: Any) -> int:
+    # DynamoDB's documented sizing: strings by UTF-8 length, numbers about one byte per two
+    # significant digits plus one, booleans and null one byte, lists and maps three bytes of
+    # overhead plus one per element on top of their contents.
+    if value is None or isinstance(value, bool):
+        return 1
+    if isinstance(value, (int, float)):
+        digits = str(abs(value)).replace(".", "").lstrip("0").rstrip("0") or "0"
+        return (len(digits) + 1) // 2 + 1
+    if isinstance(value, str):
+        return len(value.encode())
+    if isinstance(value, list):
+        return 3 + sum(1 + _attribute_size(item) for item in value)
+    if isinstance(value, dict):
+        return 3 + sum(1 + len(str(key).encode()) + _attribute_size(item) for key, item in value.items())
+    return len(_compact_json(value).encode())
+
+
 def _pick(mapping: Mapping[str, Any], *keys: str) -> dict[str, Any]:
     return {key: mapping[key] for key in keys if key in mapping}
 
@@ -282,6 +312,10 @@ def _pick(mapping: Mapping[str, Any], *keys: str) -> dict[str, Any]:
 def _kafka_headers(headers: Mapping[str, Any]) -> list[dict[str, list[int]]]:
     # Kafka record headers reach Lambda as byte arrays: [{"name": [104, 105]}].
     return [{key: list(str(value).encode())} for key, value in headers.items()]
+
+
+def _utf8(text: str) -> list[int]:
+    return list(str(text).encode())
 
 
 def _loads(text: str) -> Any:
@@ -318,6 +352,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "iso": _iso,
     "iso_ms": _iso_ms,
     "iso_us": _iso_us,
+    "iso_ms_offset": _iso_ms_offset,
     "epoch_ms": _epoch_ms,
     "epoch_s": _epoch_s,
     "epoch": _epoch,
@@ -338,6 +373,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "kafka_headers": _kafka_headers,
     # data
     "dynamodb_item": _dynamodb_item,
+    "dynamodb_size": _dynamodb_size,
+    "utf8": _utf8,
     "merge": _merge,
     "without": _without,
     "pick": _pick,
@@ -349,6 +386,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "lower": lambda text: str(text).lower(),
     "upper": lambda text: str(text).upper(),
     "split": lambda text, sep: str(text).split(sep),
+    "replace": lambda text, old, new: str(text).replace(old, new),
+    "hexnum": lambda number, width: format(int(number), f"0{int(width)}x"),
     "join": lambda items, sep: sep.join(str(item) for item in items),
     "max": max,
     "min": min,
@@ -370,6 +409,8 @@ _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.GtE: operator.ge,
     ast.In: lambda left, right: left in right,
     ast.NotIn: lambda left, right: left not in right,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
 }
 
 
@@ -408,6 +449,7 @@ _ALLOWED_NODES = (
     ast.Compare,
     ast.IfExp,
     ast.Subscript,
+    ast.Slice,
     ast.Call,
     *_BINARY,
     *_COMPARE,
@@ -467,7 +509,11 @@ def _eval(node: ast.expr, variables: Mapping[str, Any]) -> Any:
         branch = node.body if _eval(node.test, variables) else node.orelse
         return _eval(branch, variables)
     if isinstance(node, ast.Subscript):
-        return _eval(node.value, variables)[_eval(node.slice, variables)]
+        container = _eval(node.value, variables)
+        if isinstance(node.slice, ast.Slice):
+            bounds = (node.slice.lower, node.slice.upper, node.slice.step)
+            return container[slice(*(None if part is None else _eval(part, variables) for part in bounds))]
+        return container[_eval(node.slice, variables)]
     if isinstance(node, ast.Call):
         assert isinstance(node.func, ast.Name)  # compile_expression guarantees it
         return FUNCTIONS[node.func.id](*(_eval(arg, variables) for arg in node.args))

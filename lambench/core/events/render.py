@@ -7,12 +7,14 @@ A template's event is ordinary JSON. Inside it:
 * `"text ${expr} text"` interpolates; `$${` writes a literal `${`;
 * object keys may interpolate too;
 * `{"$each": expr, "let": {...}, "as": "name", "item": T}` renders T once per index
-  (`expr` is a count) or per element (`expr` is a list, bound to `name`, default `value`),
-  with `i` bound to the index; inside a list its items are spliced in;
+  (`expr` is a count) or per element (`expr` is a list, bound to `name`, default `item`;
+  pick a name that no parameter has, or the parameter is hidden inside T), with `i` bound to
+  the index; inside a list its items are spliced in;
 * `{"$if": expr, "then": T, "else": T}`: without `else`, a false condition drops the key
   (in an object) or the element (in a list);
 * `{"$entries": expr, "key": T, "value": T}` builds an object from another one, with `key`
-  and `value` bound to each entry (`key` defaults to the entry's own key);
+  and `value` bound to each entry (`key` defaults to the entry's own key; these names hide
+  parameters called `key` or `value` inside the directive);
 * `{"$json": T}` renders T and serialises it to a compact JSON string;
 * `{"$let": {...}, "in": T}` binds names for T.
 
@@ -91,7 +93,7 @@ def _render_list(nodes: list[Any], variables: dict[str, Any]) -> list[Any]:
 
 def _render_each(node: Mapping[str, Any], variables: dict[str, Any]) -> list[Any]:
     over = evaluate(node["$each"], variables)
-    name = node.get("as", "value")
+    name = node.get("as", "item")
     elements = list(range(over)) if isinstance(over, int) else list(over)
     results: list[Any] = []
     for index, element in enumerate(elements):

@@ -131,6 +131,21 @@ def test_text_helpers() -> None:
     assert FUNCTIONS["iso_ms_offset"](MOMENT) == "2024-02-09T08:05:03.123+0000"
 
 
+def test_derived_value_helpers() -> None:
+    trace = FUNCTIONS["xray_trace_id"](MOMENT)
+    assert trace.startswith("1-65c5dcaf-") and len(trace) == 35 and trace != FUNCTIONS["xray_trace_id"](MOMENT)
+    assert FUNCTIONS["cfn_properties"]({"n": 1, "b": True, "l": [2.5, "x"], "m": {"k": None}}) == {
+        "n": "1",
+        "b": "true",
+        "l": ["2.5", "x"],
+        "m": {"k": None},
+    }
+    assert FUNCTIONS["last"](["a", "b"]) == "b" and FUNCTIONS["last"]("a") == "a"
+    # DynamoDB's documented sizing: name bytes plus value; numbers by significant digits.
+    assert FUNCTIONS["dynamodb_size"]({"a": "héllo", "n": 100, "b": True, "z": None}) == 1 + 6 + 1 + 2 + 1 + 1 + 1 + 1
+    assert FUNCTIONS["dynamodb_size"]({"l": [1, "ab"], "m": {}}) == (1 + 3 + (1 + 2) + (1 + 2)) + (1 + 3)
+
+
 def test_time_formats() -> None:
     assert FUNCTIONS["iso"](MOMENT) == "2024-02-09T08:05:03Z"
     assert FUNCTIONS["iso_ms"](MOMENT) == "2024-02-09T08:05:03.123Z"

@@ -318,6 +318,31 @@ def _utf8(text: str) -> list[int]:
     return list(str(text).encode())
 
 
+def _xray_trace_id(moment: datetime) -> str:
+    # X-Ray trace ids: version 1, the epoch second in 8 hex digits, then 96 random bits.
+    return f"1-{int(moment.timestamp()) & 0xFFFFFFFF:08x}-{secrets.token_hex(12)}"
+
+
+def _cfn_properties(value: Any) -> Any:
+    """Resource properties as CloudFormation passes them: every scalar becomes a string."""
+    if isinstance(value, dict):
+        return {key: _cfn_properties(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_cfn_properties(item) for item in value]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+def _last(value: Any) -> Any:
+    # A header or query value that may be a string or a list of them: the last one wins.
+    if isinstance(value, list):
+        return value[-1] if value else None
+    return value
+
+
 def _loads(text: str) -> Any:
     try:
         return _json.loads(text)
@@ -337,6 +362,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "alnum": _alnum,
     "upper_alnum": _upper_alnum,
     "random_b64": _random_b64,
+    "xray_trace_id": _xray_trace_id,
     # encodings and digests
     "b64": _b64,
     "b64gzip": _b64gzip,
@@ -374,6 +400,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     # data
     "dynamodb_item": _dynamodb_item,
     "dynamodb_size": _dynamodb_size,
+    "cfn_properties": _cfn_properties,
+    "last": _last,
     "utf8": _utf8,
     "merge": _merge,
     "without": _without,

@@ -63,6 +63,13 @@ _KNOWN_GAPS: dict[str, frozenset[str]] = {
 def validate(validated_by: Mapping[str, str], event: Any) -> str:
     """Validate `event`; returns how ("model" or "data_class") and raises AssertionError on a mismatch."""
     event = copy.deepcopy(event)  # some validators rewrite the dict they are given (Kafka headers)
+    if "model_each" in validated_by:
+        # Batched events (AppSync batch resolvers) are a list of single events.
+        model = getattr(models, validated_by["model_each"])
+        assert isinstance(event, list) and event, "a batch is a non-empty list"
+        for item in event:
+            model.model_validate(item)
+        return "model"
     if "model" in validated_by:
         model = getattr(models, validated_by["model"])
         model.model_validate(event)

@@ -133,3 +133,79 @@ def test_every_template_has_metadata() -> None:
             param.coerce(param.default)
             if param.example is not None:
                 param.coerce(param.example)
+
+
+def test_catalog_covers_at_least_seventy_templates_across_twenty_six_services() -> None:
+    assert len(TEMPLATES) >= 70
+    assert len(CATALOG.services) >= 26
+    required = {
+        "apigateway/rest-proxy",
+        "apigateway/http-api-proxy",
+        "apigateway/token-authorizer",
+        "apigateway/request-authorizer",
+        "apigateway/websocket-message",
+        "alb/request",
+        "alb/request-multi-value",
+        "lambda/function-url",
+        "s3/object-created",
+        "s3/object-removed",
+        "s3/object-restore-completed",
+        "s3/eventbridge-object-created",
+        "s3/batch-operations",
+        "sqs/receive-message",
+        "sqs/receive-message-fifo",
+        "sns/notification",
+        "sqs/sns-notification",
+        "dynamodb/insert",
+        "dynamodb/modify",
+        "dynamodb/remove",
+        "kinesis/get-records",
+        "firehose/transformation",
+        "eventbridge/scheduled",
+        "eventbridge/custom",
+        "cloudwatch/logs-subscription",
+        "cloudwatch/alarm-state-change",
+        "cognito/pre-sign-up",
+        "cognito/post-confirmation",
+        "cognito/pre-authentication",
+        "cognito/post-authentication",
+        "cognito/pre-token-generation",
+        "cognito/custom-message",
+        "cognito/define-auth-challenge",
+        "cognito/create-auth-challenge",
+        "cognito/verify-auth-challenge-response",
+        "cognito/user-migration",
+        "cloudfront/viewer-request",
+        "cloudfront/origin-request",
+        "cloudfront/origin-response",
+        "cloudfront/viewer-response",
+        "cloudformation/create",
+        "cloudformation/update",
+        "cloudformation/delete",
+        "codecommit/repository-trigger",
+        "codepipeline/job",
+        "config/configuration-change",
+        "iot/rule",
+        "msk/event",
+        "kafka/self-managed",
+        "mq/activemq",
+        "mq/rabbitmq",
+        "ses/email-receiving",
+        "lex/fulfillment",
+        "alexa/intent-request",
+        "appsync/resolver",
+        "stepfunctions/task-input",
+        "secretsmanager/rotation",
+        "connect/contact-flow",
+        "bedrock/agent-action-group",
+    }
+    assert required <= {template.key for template in TEMPLATES}
+
+
+def test_delivery_matches_how_lambda_receives_each_source() -> None:
+    delivery = {template.key: template.delivery.value for template in TEMPLATES}
+    assert delivery["apigateway/rest-proxy"] == "sync"
+    assert delivery["s3/object-created"] == "async"
+    assert delivery["sns/notification"] == "async"
+    for key in ("sqs/receive-message", "kinesis/get-records", "dynamodb/insert", "msk/event", "mq/rabbitmq"):
+        assert delivery[key] == "poll", key

@@ -37,7 +37,12 @@ def _objects(node: Any) -> Iterator[dict[str, Any]]:
 
 
 def _with(*keys: str) -> list[tuple[str, dict[str, Any]]]:
-    return [(key, obj) for key, event in RENDERED.items() for obj in _objects(event) if all(k in obj for k in keys)]
+    return [
+        (key, obj)
+        for key, event in RENDERED.items()
+        for obj in _objects(event)
+        if all(k in obj for k in keys)
+    ]
 
 
 def test_md5_of_body_matches_the_body_everywhere() -> None:
@@ -50,15 +55,27 @@ def test_md5_of_body_matches_the_body_everywhere() -> None:
 def test_md5_of_message_attributes_matches_moto_everywhere() -> None:
     from moto.sqs.models import Message
 
-    records = [(key, record) for key, record in _with("md5OfBody", "messageAttributes") if record["messageAttributes"]]
-    records += [(key, record) for key, record in _with("md5OfMessageAttributes") if record not in (r for _, r in records)]
+    records = [
+        (key, record)
+        for key, record in _with("md5OfBody", "messageAttributes")
+        if record["messageAttributes"]
+    ]
+    records += [
+        (key, record)
+        for key, record in _with("md5OfMessageAttributes")
+        if record not in (r for _, r in records)
+    ]
     for key, record in records:
         message = Message("id", record["body"])
         message.message_attributes = {
             name: {
                 "DataType": value["dataType"],
                 **({"StringValue": value["stringValue"]} if value.get("stringValue") is not None else {}),
-                **({"BinaryValue": base64.b64decode(value["binaryValue"])} if value.get("binaryValue") else {}),
+                **(
+                    {"BinaryValue": base64.b64decode(value["binaryValue"])}
+                    if value.get("binaryValue")
+                    else {}
+                ),
             }
             for name, value in record["messageAttributes"].items()
         }

@@ -133,7 +133,9 @@ def test_text_helpers() -> None:
 
 def test_derived_value_helpers() -> None:
     trace = FUNCTIONS["xray_trace_id"](MOMENT)
-    assert trace.startswith("1-65c5dcaf-") and len(trace) == 35 and trace != FUNCTIONS["xray_trace_id"](MOMENT)
+    assert (
+        trace.startswith("1-65c5dcaf-") and len(trace) == 35 and trace != FUNCTIONS["xray_trace_id"](MOMENT)
+    )
     assert FUNCTIONS["cfn_properties"]({"n": 1, "b": True, "l": [2.5, "x"], "m": {"k": None}}) == {
         "n": "1",
         "b": "true",
@@ -142,7 +144,10 @@ def test_derived_value_helpers() -> None:
     }
     assert FUNCTIONS["last"](["a", "b"]) == "b" and FUNCTIONS["last"]("a") == "a"
     # DynamoDB's documented sizing: name bytes plus value; numbers by significant digits.
-    assert FUNCTIONS["dynamodb_size"]({"a": "héllo", "n": 100, "b": True, "z": None}) == 1 + 6 + 1 + 2 + 1 + 1 + 1 + 1
+    assert (
+        FUNCTIONS["dynamodb_size"]({"a": "héllo", "n": 100, "b": True, "z": None})
+        == 1 + 6 + 1 + 2 + 1 + 1 + 1 + 1
+    )
     assert FUNCTIONS["dynamodb_size"]({"l": [1, "ab"], "m": {}}) == (1 + 3 + (1 + 2) + (1 + 2)) + (1 + 3)
 
 
@@ -164,6 +169,7 @@ def test_encodings_round_trip() -> None:
     assert decoded == payload
     assert base64.b64decode(FUNCTIONS["b64"]("héllo")).decode() == "héllo"
     assert FUNCTIONS["size"]("héllo") == 6
+    assert FUNCTIONS["head_bytes"]("éé", 3) == "é".encode() + b"\xc3"
     assert FUNCTIONS["s3_key"]("a dir/red flower+x=1.jpg") == "a+dir/red+flower%2Bx%3D1.jpg"
 
 

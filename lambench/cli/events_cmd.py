@@ -263,7 +263,7 @@ def run_show(args: argparse.Namespace) -> int:
     print(f"  Delivery: {template.delivery.label}")
     if template.validated_by:
         kind, name = next(iter(template.validated_by.items()))
-        what = "parser model" if kind == "model" else "data class"
+        what = {"model": "parser model", "model_each": "parser model (each item)"}.get(kind, "data class")
         print(f"  Shape checked against aws-lambda-powertools {what} {name}")
     print("\nParameters (--param KEY=VALUE):")
     width = max(len(param.name) for param in template.all_params) + 2

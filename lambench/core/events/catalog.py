@@ -6,7 +6,8 @@ service folder also holds `_service.json` with the service's display title. The 
     {
       "description": "one line",
       "delivery": "sync" | "async" | "poll",
-      "validated_by": {"model": "S3Model"} | {"data_class": "S3Event"},   (optional)
+      "validated_by": {"model": "S3Model"} | {"data_class": "S3Event"}
+                      | {"model_each": "..."} (a list of events),             (optional)
       "params": {"bucket": {"default": "amzn-s3-demo-bucket", "help": "..."}, ...},
       "let": {"derived": "${expression}", ...},
       "event": { ... the event, see `render` ... }

@@ -343,6 +343,11 @@ def _last(value: Any) -> Any:
     return value
 
 
+def _head_bytes(value: Any, limit: int) -> bytes:
+    # Services cap bodies in bytes (Lambda@Edge: 40 KB viewer, 1 MB origin), not characters.
+    return _as_bytes(value)[: int(limit)]
+
+
 def _loads(text: str) -> Any:
     try:
         return _json.loads(text)
@@ -370,6 +375,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "sha256": _sha256,
     "sqs_attributes_md5": _sqs_attributes_md5,
     "size": _size,
+    "head_bytes": _head_bytes,
     "json": _compact_json,
     "loads": _loads,
     "s3_key": lambda key: quote_plus(key, safe="/"),

@@ -159,6 +159,33 @@ def throughput(service: LocalLambda, name: str, concurrency: int, seconds: float
     return sum(counts) / (time.perf_counter() - start)
 
 
+def event_template_figures(count: int) -> None:
+    """Catalog load and per-template render times, beside parsing the same events from JSON text."""
+    import functools
+    import json
+
+    from lambench.core.events.catalog import TEMPLATES_DIR, Catalog, load_catalog
+
+    load = time_calls(lambda: load_catalog(TEMPLATES_DIR), count)
+    catalog = Catalog.builtin()
+    renders: list[tuple[float, float, str]] = []
+    for template in catalog.templates():
+        text = json.dumps(template.render())
+        render_us = percentile(time_calls(template.render, count), 50)
+        parse_us = percentile(time_calls(functools.partial(json.loads, text), count), 50)
+        renders.append((render_us, parse_us, template.key))
+    render_med = statistics.median(render for render, _, _ in renders)
+    parse_med = statistics.median(parse for _, parse, _ in renders)
+    slowest = max(renders)
+    print(f"\nEvent templates ({len(renders)} across {len(catalog.services)} services)")
+    print(f"  load the catalog         median {percentile(load, 50) / 1000:7.1f} ms")
+    print(
+        f"  render one template      median {render_med:7.1f} µs   slowest {slowest[0]:7.1f} µs ({slowest[2]})"
+    )
+    print(f"  json.loads of the event  median {parse_med:7.1f} µs")
+    print(f"  ratio render/parse: {render_med / parse_med:.1f}x")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every measurement and print the figures with their baselines and goals."""
     parser = argparse.ArgumentParser(prog="lambench-bench", description=__doc__.split("\n")[0])
@@ -207,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
             baseline = "x python -I -c pass"
             print(f"  lambench --version       median {version:7.1f} ms   ({version / p50:.2f}{baseline})")
             print(f"  lambench invoke (cold)   median {invoke:7.1f} ms   ({invoke / p50:.2f}{baseline})")
+            generate = statistics.median(cli_ms(["events", "generate", "sqs/receive-message"], cold_n))
+            print(f"  lambench events generate median {generate:7.1f} ms   ({generate / p50:.2f}{baseline})")
 
             print("\nThroughput (trivial handler, back-to-back synchronous invokes)")
             rates = {}
@@ -214,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
                 rates[concurrency] = throughput(service, "trivial", concurrency, seconds)
                 print(f"  concurrency {concurrency}: {rates[concurrency]:9.0f} invokes/s")
             print(f"  best: {max(rates.values()):.0f} invokes/s   (goal: >= 5,000)")
+    event_template_figures(20 if args.quick else 200)
     return 0
 
 

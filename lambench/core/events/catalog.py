@@ -20,7 +20,6 @@ it may also give `choices`, `min` and `max`. Every template also takes the commo
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -28,14 +27,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
 from functools import lru_cache
-from importlib import resources
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 from lambench.core.events.expressions import ExpressionError
 from lambench.core.events.render import bind, render
-
-if TYPE_CHECKING:
-    from importlib.abc import Traversable
 
 
 class EventError(ValueError):
@@ -316,6 +312,8 @@ class Catalog:
 
 
 def _did_you_mean(word: str, choices: list[str]) -> str:
+    import difflib
+
     close = difflib.get_close_matches(word, choices, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -343,7 +341,7 @@ def load_template(service: str, name: str, data: Mapping[str, Any]) -> EventTemp
     )
 
 
-def load_catalog(root: Traversable) -> Catalog:
+def load_catalog(root: Path) -> Catalog:
     """Every template under `root` (one folder per service)."""
     services = []
     for folder in sorted(root.iterdir(), key=lambda entry: entry.name):
@@ -360,6 +358,12 @@ def load_catalog(root: Traversable) -> Catalog:
     return Catalog(services)
 
 
+#: Where the built-in templates live (package data beside this module).
+TEMPLATES_DIR = Path(__file__).with_name("templates")
+
+
 @lru_cache(maxsize=1)
 def _builtin_catalog() -> Catalog:
-    return load_catalog(resources.files("lambench.core.events").joinpath("templates"))
+    # A plain path rather than importlib.resources: lambench is never run from a zip, and
+    # importing importlib.resources costs more than loading every template.
+    return load_catalog(TEMPLATES_DIR)

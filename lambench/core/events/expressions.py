@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import ast
 import base64
-import gzip
-import hashlib
 import json as _json
 import operator
-import secrets
+import os
+import random
 import string
-import uuid as _uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl, quote, quote_plus
+
+# gzip, hashlib (OpenSSL) and urllib.parse are imported where they are used: `lambench events`
+# and the TUI's picker load this module, and those imports would double its start-up.
 
 
 class ExpressionError(ValueError):
@@ -32,31 +32,38 @@ class ExpressionError(ValueError):
 
 
 def _uuid4() -> str:
-    return str(_uuid.uuid4())
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def _hex(length: int) -> str:
-    return secrets.token_hex((length + 1) // 2)[:length]
+    return os.urandom((length + 1) // 2).hex()[:length]
+
+
+# Ids in sample events need to be unique, not unguessable: the `random` module draws them many
+# times faster than `secrets`, and it is reseeded in a forked child.
+_ALNUM = string.ascii_letters + string.digits
+_UPPER_ALNUM = string.ascii_uppercase + string.digits
 
 
 def _digits(length: int) -> str:
     # A leading zero would make sequence numbers lose a digit once they go through int().
-    first = secrets.choice("123456789")
-    return first + "".join(secrets.choice(string.digits) for _ in range(length - 1))
+    return random.choice("123456789") + "".join(random.choices(string.digits, k=length - 1))
 
 
 def _alnum(length: int) -> str:
-    alphabet = string.ascii_letters + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(length))
+    return "".join(random.choices(_ALNUM, k=length))
 
 
 def _upper_alnum(length: int) -> str:
-    alphabet = string.ascii_uppercase + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(length))
+    return "".join(random.choices(_UPPER_ALNUM, k=length))
 
 
 def _random_b64(nbytes: int) -> str:
-    return base64.b64encode(secrets.token_bytes(nbytes)).decode()
+    return base64.b64encode(os.urandom(nbytes)).decode()
 
 
 def _as_bytes(value: Any) -> bytes:
@@ -76,15 +83,21 @@ def _b64(value: Any) -> str:
 
 
 def _b64gzip(value: Any) -> str:
+    import gzip
+
     # mtime=0 keeps the compressed bytes a pure function of the input.
     return base64.b64encode(gzip.compress(_as_bytes(value), mtime=0)).decode()
 
 
 def _md5(value: Any) -> str:
+    import hashlib
+
     return hashlib.md5(_as_bytes(value)).hexdigest()
 
 
 def _sha256(value: Any) -> str:
+    import hashlib
+
     return hashlib.sha256(_as_bytes(value)).hexdigest()
 
 
@@ -164,12 +177,16 @@ def _add_ms(moment: datetime, milliseconds: float) -> datetime:
 
 
 def _query_single(query: str) -> dict[str, str] | None:
+    from urllib.parse import parse_qsl
+
     # API Gateway v1 and ALB: the last value of a repeated name wins; no query gives null.
     pairs = parse_qsl(query, keep_blank_values=True)
     return dict(pairs) if pairs else None
 
 
 def _query_multi(query: str) -> dict[str, list[str]] | None:
+    from urllib.parse import parse_qsl
+
     result: dict[str, list[str]] = {}
     for key, value in parse_qsl(query, keep_blank_values=True):
         result.setdefault(key, []).append(value)
@@ -260,6 +277,8 @@ def _dynamodb_item(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 def _sqs_attributes_md5(attributes: Mapping[str, Mapping[str, Any]] | None) -> str | None:
     """SQS's MD5OfMessageAttributes: an MD5 over each attribute's length-prefixed name, type and value."""
+    import hashlib
+
     if not attributes:
         return None
     digest = hashlib.md5()
@@ -320,7 +339,7 @@ def _utf8(text: str) -> list[int]:
 
 def _xray_trace_id(moment: datetime) -> str:
     # X-Ray trace ids: version 1, the epoch second in 8 hex digits, then 96 random bits.
-    return f"1-{int(moment.timestamp()) & 0xFFFFFFFF:08x}-{secrets.token_hex(12)}"
+    return f"1-{int(moment.timestamp()) & 0xFFFFFFFF:08x}-{os.urandom(12).hex()}"
 
 
 def _cfn_properties(value: Any) -> Any:
@@ -346,6 +365,19 @@ def _last(value: Any) -> Any:
 def _head_bytes(value: Any, limit: int) -> bytes:
     # Services cap bodies in bytes (Lambda@Edge: 40 KB viewer, 1 MB origin), not characters.
     return _as_bytes(value)[: int(limit)]
+
+
+def _s3_key(key: str) -> str:
+    from urllib.parse import quote_plus
+
+    # S3 notifications form-encode keys ("a b" -> "a+b") but leave the slashes.
+    return quote_plus(key, safe="/")
+
+
+def _quote(text: str, safe: str = "/") -> str:
+    from urllib.parse import quote
+
+    return quote(text, safe=safe)
 
 
 def _loads(text: str) -> Any:
@@ -378,8 +410,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "head_bytes": _head_bytes,
     "json": _compact_json,
     "loads": _loads,
-    "s3_key": lambda key: quote_plus(key, safe="/"),
-    "quote": lambda text, safe="/": quote(text, safe=safe),
+    "s3_key": _s3_key,
+    "quote": _quote,
     # time
     "iso": _iso,
     "iso_ms": _iso_ms,

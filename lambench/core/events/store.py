@@ -16,7 +16,6 @@ import errno
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -199,6 +198,8 @@ def check_function_name(function: str) -> str:
 
 
 def _write_new(folder: Path, path: Path, data: bytes, *, overwrite: bool) -> None:
+    import tempfile  # only writers pay for it
+
     descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as handle:

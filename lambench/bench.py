@@ -179,9 +179,8 @@ def event_template_figures(count: int) -> None:
     slowest = max(renders)
     print(f"\nEvent templates ({len(renders)} across {len(catalog.services)} services)")
     print(f"  load the catalog         median {percentile(load, 50) / 1000:7.1f} ms")
-    print(
-        f"  render one template      median {render_med:7.1f} µs   slowest {slowest[0]:7.1f} µs ({slowest[2]})"
-    )
+    slowest_text = f"slowest {slowest[0]:.1f} µs ({slowest[2]})"
+    print(f"  render one template      median {render_med:7.1f} µs   {slowest_text}")
     print(f"  json.loads of the event  median {parse_med:7.1f} µs")
     print(f"  ratio render/parse: {render_med / parse_med:.1f}x")
 

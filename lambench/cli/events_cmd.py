@@ -21,11 +21,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "events",
         help="event templates for every Lambda trigger, and saved test events",
         description=(
-            "Built-in templates render the events AWS services send to Lambda, with fresh ids, "
-            "current timestamps and derived fields (md5 digests, sizes, ARNs, encodings) kept "
-            "consistent. Saved events live in the project: .lambench/events/FUNCTION/NAME.json for "
-            "one function and .lambench/shared-events/NAME.json for all of them."
+            "Built-in templates render the events AWS services send to Lambda, with fresh ids,\n"
+            "current timestamps and derived fields (md5 digests, sizes, ARNs, encodings) kept\n"
+            "consistent. Saved events live in the project: .lambench/events/FUNCTION/NAME.json\n"
+            "for one function and .lambench/shared-events/NAME.json for all of them."
         ),
+        epilog=(
+            "examples:\n"
+            "  lambench events list --service sqs\n"
+            "  lambench events show s3 object-created\n"
+            "  lambench events generate sqs/receive-message --param records=3 --param body='{\"id\": 7}'\n"
+            "  lambench events save s3-processor upload --from s3/object-created --param key='a b.jpg'\n"
+            "  lambench invoke s3-processor --saved-event upload"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.set_defaults(run=lambda args: _print_help(parser))
     commands = parser.add_subparsers(dest="events_command", metavar="SUBCOMMAND")

@@ -257,6 +257,8 @@ def test_parameters_parse_command_line_text_by_type() -> None:
         (_param({}), "{bad", "takes an object as JSON"),
         (_param("GET", choices=["GET", "POST"]), "PUT", "must be one of GET, POST, not 'PUT'"),
         (_param(1), True, "takes an integer"),
+        (_param(["a"], min=1), "[]", "needs at least 1 items"),
+        (_param({}, max=1), '{"a": 1, "b": 2}', "takes at most 1 entries"),
     ],
 )
 def test_bad_parameter_values_are_one_line_errors(param: Param, value: Any, message: str) -> None:
@@ -308,6 +310,17 @@ def test_unknown_parameter_lists_the_valid_ones() -> None:
         r"its parameters are: name, count, region, account, time",
     ):
         _template().render({"nme": "x"})
+
+
+def test_values_a_template_cannot_use_are_a_user_error() -> None:
+    template = _template(
+        params={"names": {"default": ["a"], "help": "h"}}, let={}, event={"first": "${names[0]}"}
+    )
+    assert template.render() == {"first": "a"}
+    with pytest.raises(
+        EventError, match=r"test/sample cannot use the values given for names \(in 'names\[0\]'"
+    ):
+        template.render({"names": []})
 
 
 def test_a_broken_template_names_itself() -> None:

@@ -14,7 +14,7 @@ service folder also holds `_service.json` with the service's display title. The 
     }
 
 A parameter's type comes from its default (string, integer, number, boolean, object, array);
-it may also give `choices`, `min` and `max`. Every template also takes the common parameters
+it may also give `choices`, `min` and `max` (for arrays and objects: how many items). Every template also takes the common parameters
 `region`, `account` and `time`.
 """
 
@@ -125,6 +125,13 @@ class Param:
                 raise EventError(
                     f"parameter {self.name} must be at most {_number(self.maximum)}, not {typed}"
                 )
+        if self.kind in ("array", "object") and isinstance(typed, (list, dict)):
+            # For lists and objects, min and max bound the number of items.
+            noun = "items" if self.kind == "array" else "entries"
+            if self.minimum is not None and len(typed) < self.minimum:
+                raise EventError(f"parameter {self.name} needs at least {_number(self.minimum)} {noun}")
+            if self.maximum is not None and len(typed) > self.maximum:
+                raise EventError(f"parameter {self.name} takes at most {_number(self.maximum)} {noun}")
         expected = {kind: python_type for python_type, kind in _KINDS}[self.kind]
         if not isinstance(typed, expected) or (
             self.kind in ("integer", "number") and isinstance(typed, bool)
@@ -247,6 +254,13 @@ class EventTemplate:
         try:
             return render(self.event, bind(self.lets, variables))
         except ExpressionError as exc:
+            own = [name for name in (values or {}) if name not in _COMMON_NAMES]
+            if own:
+                # The defaults render (the tests prove it), so the values given do not fit.
+                raise EventError(
+                    f"{self.key} cannot use the values given for {', '.join(own)} ({exc}); "
+                    f"'lambench events show {self.service} {self.name}' describes each parameter"
+                ) from None
             # A template fault, not a user mistake; name the file so it can be fixed.
             raise ExpressionError(f"template {self.key}: {exc}") from None
 

@@ -14,8 +14,8 @@ service folder also holds `_service.json` with the service's display title. The 
     }
 
 A parameter's type comes from its default (string, integer, number, boolean, object, array);
-it may also give `choices`, `min` and `max` (for arrays and objects: how many items). Every template also takes the common parameters
-`region`, `account` and `time`.
+it may also give `choices`, `min` and `max` (for arrays and objects: how many items). Every
+template also takes the common parameters `region`, `account` and `time`.
 """
 
 from __future__ import annotations

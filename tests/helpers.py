@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import textwrap
 import time
 from collections.abc import Callable
@@ -83,3 +85,16 @@ def descendants(pid: int) -> list[int]:
         found.append(child)
         pending.extend(children.get(child, []))
     return found
+
+
+def lambench(*args: str, stdin: str | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    """Run the `lambench` command as a user would, capturing its output (stdin closed unless given)."""
+    return subprocess.run(
+        [sys.executable, "-m", "lambench", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        cwd=cwd,
+        timeout=120,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+    )

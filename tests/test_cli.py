@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import REPO, lambench
 
 DEMO = str(REPO / "demo_functions")
-
-
-def lambench(*args: str, stdin: str | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lambench", *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        cwd=cwd,
-        timeout=120,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-    )
 
 
 def test_invoke_prints_payload_on_stdout_and_logs_on_stderr() -> None:

@@ -6,25 +6,12 @@ import base64
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from lambench.core.events import Catalog
-from tests.helpers import REPO
-
-
-def lambench(*args: str, stdin: str | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lambench", *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        cwd=cwd,
-        timeout=120,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-    )
+from tests.helpers import REPO, lambench
 
 
 @pytest.fixture()

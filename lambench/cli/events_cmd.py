@@ -75,7 +75,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     generate.add_argument("--compact", action="store_true", help="one line instead of indented JSON")
     generate.set_defaults(run=run_generate)
 
-    save = commands.add_parser(
+    save = _saved_event_command(
+        commands,
         "save",
         help="save an event for a function (or shared) from a template or a file",
         usage="lambench events save (FUNCTION NAME | --shared NAME) --from SOURCE [options]",
@@ -84,36 +85,54 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "is a template as SERVICE/NAME (with --param values), a JSON file, or '-' for standard "
             "input. An existing saved event is never replaced without --force."
         ),
+        force_help="replace a saved event of the same name",
     )
-    save.add_argument("names", nargs="+", metavar="FUNCTION NAME", help=argparse.SUPPRESS)
     save.add_argument(
         "--from", dest="source", required=True, metavar="SOURCE", help="SERVICE/NAME, FILE or -"
     )
     add_param_option(save)
-    _add_scope_options(save)
-    save.add_argument("--force", action="store_true", help="replace a saved event of the same name")
     save.set_defaults(run=run_save)
 
-    rename = commands.add_parser(
+    rename = _saved_event_command(
+        commands,
         "rename",
         help="rename a saved event",
         usage="lambench events rename (FUNCTION OLD NEW | --shared OLD NEW) [options]",
         description="Rename a saved event. An event that has the new name is never replaced without --force.",
+        force_help="replace an event that has the new name",
     )
-    rename.add_argument("names", nargs="+", metavar="FUNCTION OLD NEW", help=argparse.SUPPRESS)
-    _add_scope_options(rename)
-    rename.add_argument("--force", action="store_true", help="replace an event that has the new name")
     rename.set_defaults(run=run_rename)
 
-    delete = commands.add_parser(
+    delete = _saved_event_command(
+        commands,
         "delete",
         help="delete a saved event",
         usage="lambench events delete (FUNCTION NAME | --shared NAME) [options]",
         description="Delete a saved event file.",
     )
-    delete.add_argument("names", nargs="+", metavar="FUNCTION NAME", help=argparse.SUPPRESS)
-    _add_scope_options(delete)
     delete.set_defaults(run=run_delete)
+
+
+def _saved_event_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    *,
+    help: str,
+    usage: str,
+    description: str,
+    force_help: str | None = None,
+) -> argparse.ArgumentParser:
+    """A subcommand on saved events: `FUNCTION ...` or `--shared ...`, `--project`, maybe `--force`."""
+    parser = commands.add_parser(name, help=help, usage=usage, description=description)
+    # The positionals' meaning depends on --shared, so _scope checks them against the usage line.
+    parser.add_argument("names", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--shared", action="store_true", help="the project's shared events, not one function's"
+    )
+    add_project_option(parser)
+    if force_help:
+        parser.add_argument("--force", action="store_true", help=force_help)
+    return parser
 
 
 def _print_help(parser: argparse.ArgumentParser) -> int:
@@ -137,13 +156,6 @@ def add_param_option(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="a template parameter (repeatable); objects and arrays are given as JSON",
     )
-
-
-def _add_scope_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--shared", action="store_true", help="the project's shared events, not one function's"
-    )
-    add_project_option(parser)
 
 
 def parse_params(pairs: list[str]) -> dict[str, str]:

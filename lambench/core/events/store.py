@@ -16,6 +16,8 @@ import errno
 import json
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,15 +134,9 @@ class EventStore:
             raise EventStoreError(f"the event cannot be saved as JSON: {exc}") from None
         folder = self.folder(function)
         target = SavedEvent(name, function, folder / f"{name}.json")
-        try:
+        with _as_store_errors(target, "save", target.path):
             folder.mkdir(parents=True, exist_ok=True)
             _write_new(folder, target.path, text.encode(), overwrite=overwrite)
-        except FileExistsError:
-            raise EventStoreError(
-                f"saved event {target.label} already exists; choose another name or overwrite it"
-            ) from None
-        except OSError as exc:
-            raise EventStoreError(f"cannot save {target.path}: {exc.strerror or exc}") from None
         return target
 
     def rename(
@@ -152,18 +148,12 @@ class EventStore:
         target = SavedEvent(new_name, function, source.path.with_name(f"{new_name}.json"))
         if target.path == source.path:
             return source
-        try:
+        with _as_store_errors(target, "rename", source.path):
             if overwrite:
                 os.replace(source.path, target.path)
             else:
                 _link_or_exclusive_copy(source.path, target.path)
                 source.path.unlink()
-        except FileExistsError:
-            raise EventStoreError(
-                f"saved event {target.label} already exists; choose another name or overwrite it"
-            ) from None
-        except OSError as exc:
-            raise EventStoreError(f"cannot rename {source.path}: {exc.strerror or exc}") from None
         return target
 
     def delete(self, name: str, *, function: str | None = None) -> SavedEvent:
@@ -195,6 +185,19 @@ def check_function_name(function: str) -> str:
     if not _FUNCTION.fullmatch(function):
         raise EventStoreError(f"bad function name {function!r}: up to 64 letters, digits, '-' and '_'")
     return function
+
+
+@contextmanager
+def _as_store_errors(target: SavedEvent, action: str, path: Path) -> Iterator[None]:
+    """File-system failures while writing `target`, as one-line errors that say what to do."""
+    try:
+        yield
+    except FileExistsError:
+        raise EventStoreError(
+            f"saved event {target.label} already exists; choose another name or overwrite it"
+        ) from None
+    except OSError as exc:
+        raise EventStoreError(f"cannot {action} {path}: {exc.strerror or exc}") from None
 
 
 def _write_new(folder: Path, path: Path, data: bytes, *, overwrite: bool) -> None:

@@ -118,10 +118,6 @@ def _iso_ms(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def _iso_us(moment: datetime) -> str:
-    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _epoch_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
@@ -324,10 +320,6 @@ def _attribute_size(value: Any) -> int:
     return len(_compact_json(value).encode())
 
 
-def _pick(mapping: Mapping[str, Any], *keys: str) -> dict[str, Any]:
-    return {key: mapping[key] for key in keys if key in mapping}
-
-
 def _kafka_headers(headers: Mapping[str, Any]) -> list[dict[str, list[int]]]:
     # Kafka record headers reach Lambda as byte arrays: [{"name": [104, 105]}].
     return [{key: list(str(value).encode())} for key, value in headers.items()]
@@ -415,7 +407,6 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     # time
     "iso": _iso,
     "iso_ms": _iso_ms,
-    "iso_us": _iso_us,
     "iso_ms_offset": _iso_ms_offset,
     "epoch_ms": _epoch_ms,
     "epoch_s": _epoch_s,
@@ -443,7 +434,6 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "utf8": _utf8,
     "merge": _merge,
     "without": _without,
-    "pick": _pick,
     "get": _get,
     "keys": lambda mapping: list(mapping),
     "len": len,
@@ -455,8 +445,6 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "replace": lambda text, old, new: str(text).replace(old, new),
     "hexnum": lambda number, width: format(int(number), f"0{int(width)}x"),
     "join": lambda items, sep: sep.join(str(item) for item in items),
-    "max": max,
-    "min": min,
 }
 
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {

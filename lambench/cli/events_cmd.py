@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -169,38 +171,41 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
     return params
 
 
-def find_template(service: str, name: str | None) -> EventTemplate:
-    """A built-in template; unknown names become a one-line error listing the choices."""
-    from lambench.core.events import Catalog, EventError
+@contextmanager
+def event_errors() -> Iterator[None]:
+    """Turn the events core's user-facing errors into one-line `UserError`s."""
+    from lambench.core.events import EventError
 
     try:
-        return Catalog.builtin().get(service, name)
+        yield
     except EventError as exc:
         raise UserError(str(exc)) from None
+
+
+def find_template(service: str, name: str | None) -> EventTemplate:
+    """A built-in template; unknown names become a one-line error listing the choices."""
+    from lambench.core.events import Catalog
+
+    with event_errors():
+        return Catalog.builtin().get(service, name)
 
 
 def render_template(template: EventTemplate, pairs: list[str]) -> Any:
     """The template's event with `--param` values; a bad value is a one-line error."""
-    from lambench.core.events import EventError
-
-    try:
+    with event_errors():
         return template.render(parse_params(pairs))
-    except EventError as exc:
-        raise UserError(str(exc)) from None
 
 
 def run_list(args: argparse.Namespace) -> int:
     """`lambench events list`."""
-    from lambench.core.events import Catalog, EventError
+    from lambench.core.events import Catalog
 
     catalog = Catalog.builtin()
-    try:
+    with event_errors():
         templates = catalog.templates(args.service)
         saved = (
             [] if args.service else _store(args).events(args.function, all_functions=args.function is None)
         )
-    except EventError as exc:
-        raise UserError(str(exc)) from None
     if args.json:
         entries: list[dict[str, Any]] = [_template_summary(template) for template in templates]
         entries += [_saved_summary(event) for event in saved]
@@ -346,14 +351,10 @@ def _store(args: argparse.Namespace) -> Any:
 
 def run_save(args: argparse.Namespace) -> int:
     """`lambench events save`."""
-    from lambench.core.events import EventError
-
     function, (name,) = _scope(args, 1, "lambench events save (FUNCTION NAME | --shared NAME) --from SOURCE")
     event = _event_from_source(args.source, args.param)
-    try:
+    with event_errors():
         saved = _store(args).save(name, event, function=function, overwrite=args.force)
-    except EventError as exc:
-        raise UserError(str(exc)) from None
     print(f"saved {saved.label} to {_relative(saved.path, args.project)}", file=sys.stderr)
     return 0
 
@@ -379,25 +380,17 @@ def _event_from_source(source: str, pairs: list[str]) -> Any:
 
 def run_rename(args: argparse.Namespace) -> int:
     """`lambench events rename`."""
-    from lambench.core.events import EventError
-
     function, (old, new) = _scope(args, 2, "lambench events rename (FUNCTION OLD NEW | --shared OLD NEW)")
-    try:
+    with event_errors():
         renamed = _store(args).rename(old, new, function=function, overwrite=args.force)
-    except EventError as exc:
-        raise UserError(str(exc)) from None
     print(f"renamed {(function or 'shared')}/{old} to {renamed.label}", file=sys.stderr)
     return 0
 
 
 def run_delete(args: argparse.Namespace) -> int:
     """`lambench events delete`."""
-    from lambench.core.events import EventError
-
     function, (name,) = _scope(args, 1, "lambench events delete (FUNCTION NAME | --shared NAME)")
-    try:
+    with event_errors():
         deleted = _store(args).delete(name, function=function)
-    except EventError as exc:
-        raise UserError(str(exc)) from None
     print(f"deleted {deleted.label}", file=sys.stderr)
     return 0

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from lambench.cli.common import UserError, add_adhoc_options, add_project_option, load_functions
-from lambench.cli.events_cmd import add_param_option
+from lambench.cli.events_cmd import add_param_option, event_errors
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,13 +60,11 @@ def read_event(args: argparse.Namespace, function: str) -> bytes:
         event = render_template(find_template(args.event_template, None), args.param)
         return json.dumps(event, ensure_ascii=False).encode()
     if args.saved_event is not None:
-        from lambench.core.events import EventError, EventStore
+        from lambench.core.events import EventStore
 
-        try:
+        with event_errors():
             saved = EventStore(args.project).find(args.saved_event, function)
             return json.dumps(saved.load(), ensure_ascii=False).encode()
-        except EventError as exc:
-            raise UserError(str(exc)) from None
     if args.event_json is not None:
         data = args.event_json.encode()
         source = "--event-json"

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -98,3 +99,23 @@ def lambench(*args: str, stdin: str | None = None, cwd: Path = REPO) -> subproce
         timeout=120,
         stdin=None if stdin is not None else subprocess.DEVNULL,
     )
+
+
+def simultaneously(count: int, call: Callable[[], Any]) -> list[Any]:
+    """Run `call` on `count` threads released together; each result, or the exception it raised."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            results[index] = call()
+        except Exception as exc:
+            results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results

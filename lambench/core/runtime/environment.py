@@ -41,6 +41,8 @@ from lambench.core.runtime.records import Lifecycle, LifecycleRecord, LogRecord
 POLL_S = 0.0002
 #: The INIT phase limit for on-demand environments (lambda-facts §11.1).
 INIT_LIMIT_S = 10.0
+#: Provisioned environments may initialise for max(130 s, the function timeout) (lambda-facts §11.1).
+PROVISIONED_INIT_MIN_S = 130.0
 #: How often a busy environment's memory is checked against its limit; the kill comes within
 #: one tick of crossing it.
 WATCHDOG_TICK_S = 0.025
@@ -174,6 +176,11 @@ class ExecutionEnvironment:
         self.log_stream = log_stream_name(version, self.id, self.created_at)
         self.invocations = 0
         self.retired = False
+        #: When the environment last became idle (time.monotonic), for the keep-alive.
+        self.idle_since = time.monotonic()
+        self.started_monotonic = self.idle_since
+        #: The (function, qualifier) whose provisioned concurrency this environment serves, if any.
+        self.provisioned_for: tuple[str, str] | None = None
         self._probe = probe
         self._hooks = hooks
         self._python = python
@@ -192,9 +199,16 @@ class ExecutionEnvironment:
         self._answer: tuple[str, bytes, dict[str, str]] | None = None
         self._init_error: tuple[bytes, dict[str, str]] | None = None
         self._partial = b""
+        # A provisioned environment's init duration, shown on its first REPORT but not billed there.
+        self._provisioned_init_ms: float | None = None
         self._log: InvocationLog | None = None
         self._request_id: str | None = None
-        self._emit(Lifecycle.ENVIRONMENT_CREATED, init_type=init_type)
+        self._emit(
+            Lifecycle.ENVIRONMENT_CREATED,
+            init_type=init_type,
+            memory_size_mb=config.memory_mb,
+            architecture=config.architecture,
+        )
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -222,9 +236,15 @@ class ExecutionEnvironment:
         self._request_id = None
         cold = False
         report_init_ms: float | None = None
+        bill_init = True
         self._pump(0.0)
         if self._runtime is not None and self._runtime.exited:
             self._reset("runtime exited while idle")
+        if self._runtime is not None and self._provisioned_init_ms is not None:
+            # The first REPORT of a provisioned environment shows its init (observed on AWS); that
+            # init was billed as provisioned concurrency, not as part of this invocation.
+            report_init_ms, bill_init = self._provisioned_init_ms, False
+        self._provisioned_init_ms = None
         if self._runtime is None:
             cold = True
             if not self._ever_started:
@@ -254,7 +274,20 @@ class ExecutionEnvironment:
         self._current = invocation
         self._answer = None
         result = self._run(invocation, deadline, deadline_ms, poll)
-        return self._finish(invocation, result, start, cold, report_init_ms, log)
+        return self._finish(invocation, result, start, cold, report_init_ms, log, bill_init)
+
+    def initialize(self) -> bool:
+        """Run the INIT phase ahead of any request, as provisioned concurrency does; True if it succeeded.
+
+        The first invocation afterwards is warm and its REPORT has no Init Duration.
+        """
+        self._log = None
+        limit = max(PROVISIONED_INIT_MIN_S, float(self.config.timeout_s))
+        result = self._init(phase="init", limit_s=limit, request_id=None)
+        if result.ok:
+            self._provisioned_init_ms = result.duration_ms
+            self._drain_logs()
+        return result.ok
 
     def retire(self, reason: str, grace_s: float = SHUTDOWN_GRACE_S) -> None:
         """SHUTDOWN: SIGTERM the runtime's process group, SIGKILL it after `grace_s`, remove `/tmp`."""
@@ -521,6 +554,7 @@ class ExecutionEnvironment:
         cold: bool,
         report_init_ms: float | None,
         log: InvocationLog,
+        bill_init: bool = True,
     ) -> Outcome:
         status, payload, error_type = result.status, result.payload, result.error_type
         end = time.perf_counter()
@@ -545,7 +579,7 @@ class ExecutionEnvironment:
             report_status = "timeout"
         elif status == "error":
             report_status = "error"
-        billed = platform_logs.billed_duration_ms(duration, report_init_ms)
+        billed = platform_logs.billed_duration_ms(duration, report_init_ms if bill_init else None)
         self._log_line(platform_logs.end_line(invocation.request_id))
         report = platform_logs.Report(
             request_id=invocation.request_id,
@@ -566,6 +600,10 @@ class ExecutionEnvironment:
             status=outcome_status,
             error_type=error_type,
             cold=cold,
+            billed_duration_ms=billed,
+            init_duration_ms=report_init_ms,
+            max_memory_mb=memory,
+            memory_size_mb=self.config.memory_mb,
         )
         self._request_id = None
         return Outcome(

@@ -74,6 +74,42 @@ class InvalidRequestContentError(LambdaServiceError):
     error_code = "InvalidRequestContentException"
 
 
+class ValidationError(LambdaServiceError):
+    """400: a parameter breaks the API model's constraints (AWS's `1 validation error detected: ...`)."""
+
+    status_code = 400
+    error_code = "ValidationException"
+
+
+class ProvisionedConfigNotFoundError(LambdaServiceError):
+    """404: the version or alias has no provisioned concurrency configuration."""
+
+    status_code = 404
+    error_code = "ProvisionedConcurrencyConfigNotFoundException"
+
+
+class ResourceConflictError(LambdaServiceError):
+    """409: the request conflicts with the function's state (an alias that exists, a limit in use)."""
+
+    status_code = 409
+    error_code = "ResourceConflictException"
+
+
+class TooManyRequestsError(LambdaServiceError):
+    """429: the invoke was throttled; `reason` is AWS's `Reason` field (lambda-facts §4.8)."""
+
+    status_code = 429
+    error_code = "TooManyRequestsException"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("Rate Exceeded.")
+        self.reason = reason
+
+    def to_json(self) -> dict[str, str]:
+        """The recorded body: `Reason`, `Type` and a lower-case `message` (lambda-facts §4.8)."""
+        return {"Reason": self.reason, "Type": "User", "message": self.message}
+
+
 def platform_error_payload(error_type: str, message: str) -> bytes:
     """A platform-generated function error body: `{"errorType": ..., "errorMessage": ...}`."""
     return json.dumps({"errorType": error_type, "errorMessage": message}).encode()

@@ -1,6 +1,7 @@
-"""Lifecycle and log records the engine publishes to its subscribers.
+"""Lifecycle, log and throttle records the engine publishes to its subscribers.
 
-The visualizer, the log tail and the metrics are built on these; they are plain immutable data.
+The visualizer, the log tail, the invocation timeline and the metrics are built on these; they
+are plain immutable data.
 """
 
 from __future__ import annotations
@@ -25,8 +26,18 @@ class Lifecycle(str, enum.Enum):
 class LifecycleRecord:
     """One lifecycle step of one environment; `time` is seconds since the epoch.
 
-    `phase` is `init` or `invoke` for INIT records, `status` is `success`, `error` or `timeout`, and
-    `reason` says why an environment was reset or retired.
+    Which optional fields a record carries depends on its kind:
+
+    - ENVIRONMENT_CREATED: `init_type` (`on-demand` or `provisioned-concurrency`),
+      `memory_size_mb`, `architecture` (`x86_64` or `arm64`).
+    - INIT_START: `init_type`, `phase` (`init`, or `invoke` for an init retried inside an invocation).
+    - INIT_END: `phase`, `duration_ms`, `status` (`success`, `error` or `timeout`), `error_type`.
+    - INVOKE_START: `request_id`, `cold`.
+    - INVOKE_END: `request_id`, `cold`, `duration_ms`, `billed_duration_ms`, `init_duration_ms`
+      (the REPORT line's, on cold starts), `max_memory_mb`, `memory_size_mb`, `status` (`success`,
+      `error` or `timeout`) and `error_type` (for a function error, the type it reported; an
+      out-of-memory kill is `Runtime.OutOfMemory`).
+    - ENVIRONMENT_RESET and ENVIRONMENT_RETIRED: `reason`.
     """
 
     kind: Lifecycle
@@ -42,6 +53,11 @@ class LifecycleRecord:
     error_type: str | None = None
     cold: bool | None = None
     reason: str | None = None
+    billed_duration_ms: int | None = None
+    init_duration_ms: float | None = None
+    max_memory_mb: int | None = None
+    memory_size_mb: int | None = None
+    architecture: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,3 +71,20 @@ class LogRecord:
     log_stream: str
     request_id: str | None
     message: str
+
+
+@dataclass(frozen=True)
+class ThrottleRecord:
+    """A synchronous invoke the service refused with 429 TooManyRequestsException.
+
+    `version` is the version the request would have run (`$LATEST` or a number); `qualifier` is
+    what the caller named (None, a version or an alias). `reason` is AWS's `Reason` field, such as
+    `ReservedFunctionConcurrentInvocationLimitExceeded` (lambda-facts §4.8).
+    """
+
+    time: float
+    function: str
+    version: str
+    qualifier: str | None
+    request_id: str
+    reason: str

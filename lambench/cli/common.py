@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lambench.core.limits import DEFAULT_MEMORY_MB, DEFAULT_RUNTIME, DEFAULT_TIMEOUT_S, SUPPORTED_RUNTIMES
 
 if TYPE_CHECKING:
     from lambench.core.config import FunctionConfig
+    from lambench.core.runtime.service import LocalLambda
+    from lambench.core.template import Deployment
 
 #: Exit status for a user mistake (bad option, unknown function, broken template or event).
 EXIT_USAGE = 2
@@ -53,8 +58,16 @@ def add_adhoc_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_functions(args: argparse.Namespace) -> dict[str, FunctionConfig]:
-    """The functions a command works on: the project's, or one ad-hoc function."""
+@dataclass
+class Loaded:
+    """The functions a command works on, with their deployment settings from the template."""
+
+    functions: dict[str, FunctionConfig]
+    deployments: dict[str, Deployment] = field(default_factory=dict)
+
+
+def load_project_functions(args: argparse.Namespace) -> Loaded:
+    """The project's functions and deployment settings, or one ad-hoc function."""
     from lambench.core.config import ConfigError
     from lambench.core.template import adhoc_function, load_project
 
@@ -70,10 +83,77 @@ def load_functions(args: argparse.Namespace) -> dict[str, FunctionConfig]:
                 env=args.env,
                 name=getattr(args, "name", None) or None,
             )
-            return {config.name: config}
-        return dict(load_project(project_dir).functions)
+            return Loaded({config.name: config})
+        project = load_project(project_dir)
+        return Loaded(dict(project.functions), dict(project.deployments))
     except ConfigError as exc:
         raise UserError(str(exc)) from None
+
+
+def load_functions(args: argparse.Namespace) -> dict[str, FunctionConfig]:
+    """The functions a command works on: the project's, or one ad-hoc function."""
+    return load_project_functions(args).functions
+
+
+def require_function(loaded: Loaded, name: str, project: str) -> str:
+    """`name` without its qualifier, checked to be one of the project's functions."""
+    base = name.split(":", 1)[0]
+    if base not in loaded.functions:
+        known = ", ".join(loaded.functions) or "none"
+        raise UserError(f"no function named {base!r} in {project} (functions: {known})")
+    return base
+
+
+def versions_dir(args: argparse.Namespace) -> Path:
+    """Where the project keeps published versions and aliases."""
+    return Path(args.project) / ".lambench" / "versions"
+
+
+def open_service(
+    args: argparse.Namespace,
+    loaded: Loaded,
+    *,
+    provision: Callable[[str, str], bool] = lambda function, alias: False,
+    **options: Any,
+) -> LocalLambda:
+    """A local service for the project, its versions store and its template's deployment settings.
+
+    `options` go to `LocalLambda` (limits, keep-alive, ...). The caller closes the service.
+    """
+    from lambench.core.config import ConfigError
+    from lambench.core.deploy import apply_deployments
+    from lambench.core.runtime.service import LocalLambda
+
+    service = LocalLambda(loaded.functions.values(), versions=versions_dir(args), **options)
+    try:
+        apply_deployments(service, loaded.deployments, provision=provision)
+    except ConfigError as exc:
+        service.close()
+        raise UserError(str(exc)) from None
+    except BaseException:
+        service.close()
+        raise
+    return service
+
+
+@contextlib.contextmanager
+def service_errors() -> Iterator[None]:
+    """Turn a service error (unknown qualifier, bad alias, throttle) into a one-line user error."""
+    from lambench.core.runtime.errors import LambdaServiceError, TooManyRequestsError
+
+    try:
+        yield
+    except TooManyRequestsError as exc:
+        raise UserError(f"{exc.error_code}: {exc.message} (Reason: {exc.reason})") from None
+    except LambdaServiceError as exc:
+        raise UserError(f"{exc.error_code}: {exc.message}") from None
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Columns padded to their widest cell, two spaces apart."""
+    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
+    for row in [headers, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 def fail(message: str) -> int:

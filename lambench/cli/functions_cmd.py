@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from lambench.cli.common import UserError, add_project_option, load_functions
+from lambench.cli.common import UserError, add_project_option, load_functions, print_table
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -55,9 +55,7 @@ def run(args: argparse.Namespace) -> int:
         )
         for f in functions.values()
     ]
-    widths = [max(len(row[i]) for row in [headers, *table]) for i in range(len(headers))]
-    for row in [headers, *table]:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    print_table(headers, table)
     return 0
 
 

@@ -8,7 +8,16 @@ import os
 import sys
 from typing import Any
 
-from lambench.cli.common import UserError, add_adhoc_options, add_project_option, load_functions
+from lambench.cli.common import (
+    Loaded,
+    UserError,
+    add_adhoc_options,
+    add_project_option,
+    load_project_functions,
+    open_service,
+    require_function,
+    service_errors,
+)
 from lambench.cli.events_cmd import add_param_option, event_errors
 
 
@@ -24,8 +33,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "--event-json, --event-template, --saved-event or standard input; with none of them it is {}."
         ),
     )
-    parser.add_argument("name", nargs="?", metavar="NAME", help="function name (optional with --handler)")
+    parser.add_argument(
+        "name",
+        nargs="?",
+        metavar="NAME[:QUALIFIER]",
+        help="function name, optionally with a version or alias: fn, fn:2, fn:live (optional with --handler)",
+    )
     add_project_option(parser)
+    add_event_options(parser)
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object with the payload, logs, durations, memory and cold/warm",
+    )
+    add_adhoc_options(parser)
+    parser.set_defaults(run=run)
+
+
+def add_event_options(parser: argparse.ArgumentParser) -> None:
+    """Where the event comes from: a file, JSON text, a template, a saved event or standard input."""
     event = parser.add_mutually_exclusive_group()
     event.add_argument("--event", metavar="FILE", help="read the event from FILE ('-' for standard input)")
     event.add_argument("--event-json", metavar="JSON", help="the event as a JSON string")
@@ -40,13 +66,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="a saved event: the function's own (.lambench/events/FUNCTION/) or else a shared one",
     )
     add_param_option(parser)
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        help="print one JSON object with the payload, logs, durations, memory and cold/warm",
-    )
-    add_adhoc_options(parser)
-    parser.set_defaults(run=run)
 
 
 def read_event(args: argparse.Namespace, function: str) -> bytes:
@@ -106,22 +125,21 @@ def run(args: argparse.Namespace) -> int:
     """Invoke once and print the result."""
     if not args.name and not args.handler:
         raise UserError("name a function to invoke (see 'lambench functions'), or give --handler")
-    functions = load_functions(args)
-    name = next(iter(functions)) if args.handler else args.name
-    base_name = name.split(":", 1)[0]
-    if base_name not in functions:
-        known = ", ".join(functions) or "none"
-        raise UserError(f"no function named {base_name!r} in {args.project} (functions: {known})")
+    loaded = load_project_functions(args)
+    name = next(iter(loaded.functions)) if args.handler else args.name
+    base_name = require_function(loaded, name, args.project)
+    qualifier = name.partition(":")[2] or None
     event = read_event(args, base_name)
 
-    from lambench.core.runtime.errors import LambdaServiceError
-    from lambench.core.runtime.service import LocalLambda
+    def provision(function: str, alias: str) -> bool:
+        # Provisioned environments are only worth starting when this invoke can use them.
+        return function == base_name and alias == qualifier
 
-    with LocalLambda(functions.values()) as service:
-        try:
-            result = service.invoke(name, event)
-        except LambdaServiceError as exc:
-            raise UserError(f"{exc.error_code}: {exc.message}") from None
+    with service_errors(), open_service(args, loaded, provision=provision) as service:
+        if qualifier is not None and provision(base_name, qualifier) and _has_provisioned(loaded, base_name):
+            print(f"lambench: starting provisioned environments of {name}...", file=sys.stderr)
+            service.wait_provisioned(base_name, qualifier)
+        result = service.invoke(name, event)
     if args.json:
         print(json.dumps(_as_json(result), indent=2))
     else:
@@ -133,6 +151,11 @@ def run(args: argparse.Namespace) -> int:
             out.write(b"\n")
         out.flush()
     return 1 if result.function_error else 0
+
+
+def _has_provisioned(loaded: Loaded, name: str) -> bool:
+    deployment = loaded.deployments.get(name)
+    return bool(deployment and deployment.provisioned)
 
 
 def _as_json(result: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from lambench import __version__
-from lambench.cli import events_cmd, functions_cmd, invoke_cmd
+from lambench.cli import events_cmd, functions_cmd, invoke_cmd, load_cmd, versions_cmd
 from lambench.cli.common import UserError, fail
 
 
@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     functions_cmd.register(subparsers)
     invoke_cmd.register(subparsers)
     events_cmd.register(subparsers)
+    versions_cmd.register(subparsers)
+    load_cmd.register(subparsers)
     return parser
 
 

@@ -68,8 +68,10 @@ _HANDLED_PROPERTIES = frozenset(
     {
         *("Handler", "Runtime", "CodeUri", "MemorySize", "Timeout", "Environment", "Layers"),
         *("LoggingConfig", "EphemeralStorage", "Architectures", "FunctionName"),
+        *("ReservedConcurrentExecutions", "AutoPublishAlias", "ProvisionedConcurrencyConfig"),
     }
 )
+_ALIAS_NAME_RE = re.compile(r"^(?!\d+$)[a-zA-Z0-9_-]{1,128}$")
 _LOGGING_KEYS = {
     "LogFormat": "log_format",
     "ApplicationLogLevel": "application_log_level",
@@ -115,6 +117,20 @@ class Intrinsic:
         return f"{self.tag} {argument}"
 
 
+@dataclass(frozen=True)
+class Deployment:
+    """How a function is deployed beyond its configuration: concurrency and its published alias.
+
+    `auto_publish_alias` is SAM's AutoPublishAlias: a version is published whenever the code or
+    configuration changed and the alias moved to it. `provisioned` is that alias's provisioned
+    concurrency (SAM only allows it together with AutoPublishAlias).
+    """
+
+    reserved_concurrency: int | None = None
+    auto_publish_alias: str | None = None
+    provisioned: int | None = None
+
+
 @dataclass
 class Project:
     """A directory of Lambda functions, described by a SAM template or by nothing at all.
@@ -131,6 +147,7 @@ class Project:
     extra: dict[str, dict[str, object]] = field(default_factory=dict)
     logical_ids: dict[str, str] = field(default_factory=dict)
     resources: dict[str, dict[str, object]] = field(default_factory=dict)
+    deployments: dict[str, Deployment] = field(default_factory=dict)
 
     @property
     def stack_name(self) -> str:
@@ -545,12 +562,62 @@ class _TemplateReader:
             first_use[config.name] = name_node
             project.functions[config.name] = config
             project.logical_ids[config.name] = str(logical_id)
+            project.deployments[config.name] = self._deployment(props)
             assert props.entries is not None
             project.extra[config.name] = {
                 str(key): _plain_node(child)
                 for key, child in props.entries.items()
                 if key not in _HANDLED_PROPERTIES
             }
+
+    def _deployment(self, props: _Node) -> Deployment:
+        entries = props.entries
+        assert entries is not None
+        reserved = None
+        if "ReservedConcurrentExecutions" in entries:
+            node = entries["ReservedConcurrentExecutions"]
+            reserved = self._whole_number(node, 0, "a number of environments (0 or more)")
+        alias = None
+        if "AutoPublishAlias" in entries:
+            node = entries["AutoPublishAlias"]
+            alias = self._string(node, "an alias name such as live")
+            if not _ALIAS_NAME_RE.match(alias):
+                raise self.error(
+                    node,
+                    f"{alias!r} is not a valid alias name; use letters, digits, - and _, not only digits",
+                )
+        provisioned = None
+        if "ProvisionedConcurrencyConfig" in entries:
+            provisioned = self._provisioned(entries["ProvisionedConcurrencyConfig"], alias, reserved)
+        return Deployment(reserved_concurrency=reserved, auto_publish_alias=alias, provisioned=provisioned)
+
+    def _provisioned(self, node: _Node, alias: str | None, reserved: int | None) -> int:
+        if node.entries is None:
+            detail = _describe(node, node.value)
+            raise self.error(node, f"expected a mapping with ProvisionedConcurrentExecutions, got {detail}")
+        for key, child in node.entries.items():
+            if key != "ProvisionedConcurrentExecutions":
+                raise self.error(child, "unknown key; use ProvisionedConcurrentExecutions")
+        count = node.entries.get("ProvisionedConcurrentExecutions")
+        if count is None:
+            missing = self._missing(node, "ProvisionedConcurrentExecutions")
+            raise self.error(missing, "missing; give a number (1 or more)")
+        provisioned = self._whole_number(count, 1, "a number of environments (1 or more)")
+        if alias is None:
+            # SAM refuses this too: provisioned concurrency needs a version or alias to live on.
+            raise self.error(node, "needs AutoPublishAlias on the same function")
+        if reserved is not None and provisioned > reserved:
+            detail = f"more than the function's ReservedConcurrentExecutions ({reserved})"
+            raise self.error(count, f"{provisioned} is {detail}")
+        return provisioned
+
+    def _whole_number(self, node: _Node, low: int, expected: str) -> int:
+        value = self._scalar(node, expected)
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise self.error(node, f"expected {expected}, got {_describe(node, value)}")
+        return value
 
     def _global_function_properties(self) -> _Node | None:
         globals_section = self._section("Globals")

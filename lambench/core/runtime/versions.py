@@ -97,7 +97,7 @@ class VersionStore:
     """Versions and aliases of every function, under one root directory. Thread-safe."""
 
     def __init__(self, root: Path | str) -> None:
-        self.root = Path(root)
+        self.root = Path(root).resolve()
         self._lock = threading.Lock()
         self._versions: dict[tuple[str, str], Version] = {}
         self._aliases: dict[str, tuple[float, dict[str, Alias]]] = {}

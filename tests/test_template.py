@@ -12,6 +12,7 @@ from lambench.core.config import ConfigError, FunctionConfig, LoggingConfig
 from lambench.core.template import (
     ACCOUNT_ID,
     INTRINSIC_TAGS,
+    Deployment,
     Intrinsic,
     TemplateError,
     adhoc_function,
@@ -240,7 +241,8 @@ def test_every_property_is_read(tmp_path: Path) -> None:
     assert function.logging == LoggingConfig("JSON", "WARN", "DEBUG", "/custom/group")
     assert function.log_group == "/custom/group"
     assert dict(function.environment) == {"NUMBER": "42", "FLAG": "true"}
-    assert project.extra["Fn"] == {"Tracing": "Active", "ReservedConcurrentExecutions": 5}
+    assert project.extra["Fn"] == {"Tracing": "Active"}
+    assert project.deployments["Fn"].reserved_concurrency == 5
 
 
 def test_custom_runtime_needs_no_handler(tmp_path: Path) -> None:
@@ -918,3 +920,68 @@ def test_env_pair_with_invalid_name(tmp_path: Path) -> None:
         "Environment.Variables: 'bad-name' is not a valid name; start with a letter, then letters, digits "
         "or underscores"
     )
+
+
+# --- deployment settings ---------------------------------------------------------------------
+
+
+def test_demo_deployment_settings() -> None:
+    project = load_project(DEMO_DIR)
+    assert project.deployments["slow"] == Deployment(reserved_concurrency=5)
+    assert project.deployments["heavy-init"] == Deployment(auto_publish_alias="live", provisioned=2)
+    assert project.deployments["hello"] == Deployment()
+    assert "AutoPublishAlias" not in project.extra["heavy-init"]
+
+
+def test_deployment_settings_accept_parameter_refs(tmp_path: Path) -> None:
+    one_function(
+        tmp_path,
+        """
+        CodeUri: src
+        Handler: app.handler
+        ReservedConcurrentExecutions: !Ref Cap
+        AutoPublishAlias: live
+        ProvisionedConcurrencyConfig:
+          ProvisionedConcurrentExecutions: "3"
+        """,
+        preamble="Parameters:\n  Cap:\n    Type: Number\n    Default: 4\n",
+    )
+    assert load_project(tmp_path).deployments["Fn"] == Deployment(4, "live", 3)
+
+
+@pytest.mark.parametrize(
+    ("properties", "expected"),
+    [
+        (
+            "CodeUri: src\nHandler: app.handler\nReservedConcurrentExecutions: -1\n",
+            "template.yaml:7: Resources.Fn.Properties.ReservedConcurrentExecutions: expected a number of "
+            "environments (0 or more), got -1",
+        ),
+        (
+            "CodeUri: src\nHandler: app.handler\nAutoPublishAlias: '42'\n",
+            "template.yaml:7: Resources.Fn.Properties.AutoPublishAlias: '42' is not a valid alias name; use "
+            "letters, digits, - and _, not only digits",
+        ),
+        (
+            "CodeUri: src\nHandler: app.handler\nProvisionedConcurrencyConfig:\n"
+            "  ProvisionedConcurrentExecutions: 2\n",
+            "template.yaml:7: Resources.Fn.Properties.ProvisionedConcurrencyConfig: needs AutoPublishAlias "
+            "on the same function",
+        ),
+        (
+            "CodeUri: src\nHandler: app.handler\nAutoPublishAlias: live\nProvisionedConcurrencyConfig:\n"
+            "  Executions: 2\n",
+            "template.yaml:9: Resources.Fn.Properties.ProvisionedConcurrencyConfig.Executions: unknown key; "
+            "use ProvisionedConcurrentExecutions",
+        ),
+        (
+            "CodeUri: src\nHandler: app.handler\nAutoPublishAlias: live\nReservedConcurrentExecutions: 1\n"
+            "ProvisionedConcurrencyConfig:\n  ProvisionedConcurrentExecutions: 2\n",
+            "template.yaml:10: Resources.Fn.Properties.ProvisionedConcurrencyConfig."
+            "ProvisionedConcurrentExecutions: 2 is more than the function's ReservedConcurrentExecutions (1)",
+        ),
+    ],
+)
+def test_deployment_errors_are_located(tmp_path: Path, properties: str, expected: str) -> None:
+    one_function(tmp_path, properties)
+    assert load_error(tmp_path) == expected

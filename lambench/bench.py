@@ -5,7 +5,11 @@ Figures printed:
   child process and a direct in-process call of the same handler;
 - cold start of the same handler (a new environment: process start, runtime init, first invoke)
   beside `python -I -c pass`;
-- invokes per second at concurrency 1, 2 and 8.
+- invokes per second at concurrency 1, 2 and 8;
+- `lambench load`'s runner: 10,000 invokes of a 10 ms handler at concurrency 50 (none lost or
+  duplicated, beside the ideal time), and trivial-handler throughput at concurrency 2 and 8 beside
+  the bare threads above;
+- the invocation timeline's peak memory after 100,000 invocations, beside keeping them all.
 Goals (from the engine issue): warm p50 <= 150 µs and <= 4x the raw round trip; cold start <= 1.5x
 `python -I -c pass`; at least 5,000 invokes/s.
 """
@@ -159,6 +163,119 @@ def throughput(service: LocalLambda, name: str, concurrency: int, seconds: float
     return sum(counts) / (time.perf_counter() - start)
 
 
+SLEEP_HANDLER = "import time\n\ndef handler(event, context):\n    time.sleep(0.01)\n    return 1\n"
+
+
+def load_figures(service: LocalLambda, code_dir: Path, raw_rates: dict[int, float], quick: bool) -> None:
+    """The load runner: a 10 ms handler at concurrency 50, and trivial throughput through it."""
+    from lambench.core.load import LoadPlan, LoadRunner
+    from lambench.core.timeline.store import Timeline
+
+    sleep_dir = code_dir / "sleeper"
+    sleep_dir.mkdir()
+    (sleep_dir / "app.py").write_text(SLEEP_HANDLER)
+    service.add_function(FunctionConfig.create(name="sleeper", handler="app.handler", code_dir=sleep_dir))
+    requests, concurrency = (2_000, 50) if quick else (10_000, 50)
+    timeline = Timeline()
+    detach = timeline.attach(service)
+    runner = LoadRunner(
+        service, "sleeper", b"{}", LoadPlan.fixed(requests, concurrency), keep_request_ids=True
+    )
+    report = runner.run()
+    detach()
+    ids = report.request_ids
+    lost = requests - report.progress.done
+    duplicated = len(ids) - len(set(ids))
+    summary = timeline.summary(function="sleeper")
+    ideal = requests * 0.010 / concurrency
+    elapsed = report.progress.elapsed_s
+    print(f"\nLoad runner ({requests:,} invokes of a 10 ms handler at concurrency {concurrency})")
+    print(
+        f"  elapsed                  {elapsed:7.2f} s    ideal {ideal:.2f} s   ratio {elapsed / ideal:.2f}x"
+    )
+    print(f"  throughput               {report.progress.done / elapsed:7.0f} invokes/s")
+    print(
+        f"  lost {lost}, duplicated {duplicated}, failed {report.progress.failed}, "
+        f"throttled {report.progress.throttled}; timeline counted {summary.invocations:,} "
+        f"with {summary.cold_starts} cold starts, p99 {summary.p99_ms or 0:.1f} ms"
+    )
+    for clients in (2, 8):
+        plan = LoadPlan.fixed(4_000 if quick else 20_000, clients)
+        done = LoadRunner(service, "trivial", b"{}", plan).run()
+        rate = done.progress.done / done.progress.elapsed_s
+        print(
+            f"  trivial, concurrency {clients}: {rate:9.0f} invokes/s through the runner "
+            f"({rate / raw_rates[clients]:.2f}x the bare threads above)"
+        )
+
+
+def timeline_memory_figures(invocations: int) -> None:
+    """Peak memory of a timeline fed `invocations` invocations, beside one that keeps every one."""
+    import tracemalloc
+
+    from lambench.core.runtime.records import Lifecycle, LifecycleRecord
+    from lambench.core.timeline.store import Timeline
+
+    def feed(timeline: Timeline, trace: bool = True) -> tuple[float, float]:
+        environments = [f"{i:032x}" for i in range(50)]
+        t = 1_800_000_000.0
+        for env in environments:
+            timeline.feed(
+                LifecycleRecord(
+                    Lifecycle.ENVIRONMENT_CREATED,
+                    t,
+                    "fn",
+                    "$LATEST",
+                    env,
+                    init_type="on-demand",
+                    memory_size_mb=128,
+                    architecture="x86_64",
+                )
+            )
+        if trace:
+            tracemalloc.start()
+        start = time.perf_counter()
+        for i in range(invocations):
+            env = environments[i % 50]
+            t += 0.0002
+            request = f"{i:036d}"
+            timeline.feed(
+                LifecycleRecord(
+                    Lifecycle.INVOKE_START, t, "fn", "$LATEST", env, request_id=request, cold=False
+                )
+            )
+            timeline.feed(
+                LifecycleRecord(
+                    Lifecycle.INVOKE_END,
+                    t + 0.0001,
+                    "fn",
+                    "$LATEST",
+                    env,
+                    request_id=request,
+                    cold=False,
+                    duration_ms=0.1 + (i % 97) / 10,
+                    billed_duration_ms=1,
+                    max_memory_mb=40,
+                    memory_size_mb=128,
+                    status="success",
+                )
+            )
+        per_record = (time.perf_counter() - start) / (2 * invocations) * 1e6
+        if not trace:
+            return 0.0, per_record
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return peak / 1e6, per_record
+
+    bounded, _ = feed(Timeline())
+    everything, _ = feed(Timeline(max_invocations=invocations))
+    _, per_record = feed(Timeline(), trace=False)
+    print(f"\nInvocation timeline ({invocations:,} invocations fed)")
+    print(f"  peak memory, default bounds    {bounded:7.1f} MB   (detail for the latest 10,000)")
+    print(f"  peak memory, keeping them all  {everything:7.1f} MB   ratio {bounded / everything:.2f}x")
+    print(f"  feed cost                      {per_record:7.2f} µs per lifecycle record")
+
+
 def event_template_figures(count: int) -> None:
     """Catalog load and per-template render times, beside parsing the same events from JSON text."""
     import functools
@@ -242,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
                 rates[concurrency] = throughput(service, "trivial", concurrency, seconds)
                 print(f"  concurrency {concurrency}: {rates[concurrency]:9.0f} invokes/s")
             print(f"  best: {max(rates.values()):.0f} invokes/s   (goal: >= 5,000)")
+            load_figures(service, code_dir, rates, args.quick)
+    timeline_memory_figures(20_000 if args.quick else 100_000)
     event_template_figures(20 if args.quick else 200)
     return 0
 

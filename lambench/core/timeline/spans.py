@@ -1,0 +1,143 @@
+"""The timeline's answers: frozen snapshots of invocations, environments and their summary.
+
+Every object here is immutable and owned by whoever asked for it, so a UI thread can keep one
+while the engine's threads go on feeding the timeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from lambench.core.runtime.records import ThrottleRecord
+from lambench.core.timeline.cost import Cost
+
+Outcome = Literal["success", "error", "timeout", "oom"]
+OUTCOMES: tuple[Outcome, ...] = ("success", "error", "timeout", "oom")
+#: The error type Lambda reports for an invocation killed for using too much memory.
+OUT_OF_MEMORY = "Runtime.OutOfMemory"
+
+
+@dataclass(frozen=True, slots=True)
+class InvocationSpan:
+    """One invocation, from INVOKE_START to INVOKE_END (times in seconds since the epoch).
+
+    While it runs, `end`, `outcome` and the REPORT figures are None. `architecture` and
+    `init_type` come from the environment and are None if the timeline never heard of its creation.
+    """
+
+    request_id: str | None
+    function: str
+    version: str
+    environment_id: str
+    start: float
+    end: float | None
+    duration_ms: float | None
+    billed_duration_ms: int | None
+    init_duration_ms: float | None
+    max_memory_mb: int | None
+    memory_size_mb: int | None
+    architecture: str | None
+    cold: bool
+    init_type: str | None
+    outcome: Outcome | None
+    error_type: str | None
+
+    @property
+    def running(self) -> bool:
+        """True until INVOKE_END."""
+        return self.end is None
+
+    @property
+    def failed(self) -> bool:
+        """True for a function error, a timeout or an out-of-memory kill."""
+        return self.outcome is not None and self.outcome != "success"
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentSpan:
+    """One execution environment, from its creation to its retirement.
+
+    The init fields describe its first init; `resets` counts the inits after it (a runtime
+    restarted after a reset or after a failed first init). `invocations` holds those of its
+    invocations still kept in detail (and the one running, if any), oldest first;
+    `invocation_count` counts every invocation it served.
+    """
+
+    environment_id: str
+    function: str
+    version: str
+    init_type: str | None
+    memory_size_mb: int | None
+    architecture: str | None
+    # Without an ENVIRONMENT_CREATED (the timeline was attached later): its first record's time,
+    # or the start of its first invocation when that was earlier.
+    created_at: float
+    init_start: float | None
+    init_end: float | None
+    init_duration_ms: float | None
+    init_status: str | None
+    init_error_type: str | None
+    resets: int
+    invocations: tuple[InvocationSpan, ...]
+    invocation_count: int
+    retired_at: float | None
+    retire_reason: str | None
+
+    @property
+    def retired(self) -> bool:
+        """True once ENVIRONMENT_RETIRED was seen."""
+        return self.retired_at is not None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What happened in a window: invocations by the time they started, throttles, environments.
+
+    `errors` counts every invocation that did not succeed, as CloudWatch's Errors metric does:
+    function errors, timeouts and out-of-memory kills alike, so `successes + errors ==
+    invocations`; `timeouts` and `ooms` break some of them out, and `error_types` counts the
+    failed ones that reported an error type. Throttled requests are not invocations and cost
+    nothing. Percentiles are of `duration_ms` (nearest rank), exact when `percentiles_exact`,
+    otherwise estimated within 1%.
+    """
+
+    start: float
+    end: float
+    invocations: int
+    successes: int
+    errors: int
+    error_types: dict[str, int]
+    timeouts: int
+    ooms: int
+    throttles: int
+    throttle_reasons: dict[str, int]
+    cold_starts: int
+    cold_ratio: float
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    max_duration_ms: float | None
+    max_concurrency: int
+    environments_created: int
+    gb_seconds: float
+    cost: Cost
+    percentiles_exact: bool
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a timeline view needs for one window, taken at one instant.
+
+    `concurrency` holds (slot start, most invocations in flight during the slot) for slots of
+    `resolution_s` seconds from `start`.
+    """
+
+    start: float
+    end: float
+    resolution_s: float
+    summary: Summary
+    environments: tuple[EnvironmentSpan, ...]
+    invocations: tuple[InvocationSpan, ...]
+    throttles: tuple[ThrottleRecord, ...]
+    concurrency: tuple[tuple[float, int], ...]

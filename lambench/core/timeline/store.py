@@ -1,0 +1,675 @@
+"""The invocation timeline: what the engine's records say happened, kept in bounded memory.
+
+The engine publishes lifecycle and throttle records on its invoking threads; `Timeline.feed`
+folds each one in under a single lock and returns in microseconds. A UI reads it through
+queries that hand back frozen snapshots (`lambench.core.timeline.spans`).
+
+Detail is bounded: the most recent invocations, retired environments and throttles are kept as
+records, and everything ever fed is also counted in per-bucket aggregates (one bucket per
+`bucket_s` seconds and function version) with a log-spaced duration histogram, so counts, costs
+and percentiles of any window survive after its detail is dropped. Those aggregates grow with
+the length of the run, not with the number of invocations: a million invocations in ten minutes
+take 600 buckets per function version.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from lambench.core.runtime.records import Lifecycle, LifecycleRecord, LogRecord, ThrottleRecord
+from lambench.core.timeline import histogram
+from lambench.core.timeline.aggregates import Series, Totals
+from lambench.core.timeline.concurrency import Gauge, sweep
+from lambench.core.timeline.cost import compute_cost
+from lambench.core.timeline.environments import EnvironmentState, Running
+from lambench.core.timeline.spans import (
+    OUT_OF_MEMORY,
+    EnvironmentSpan,
+    InvocationSpan,
+    Outcome,
+    Snapshot,
+    Summary,
+)
+
+TimelineRecord = LifecycleRecord | LogRecord | ThrottleRecord
+
+#: A snapshot's concurrency series has at most this many slots; longer windows get wider slots.
+MAX_SLOTS = 1000
+
+_PERCENTILES = (50.0, 95.0, 99.0)
+
+
+class RecordSource(Protocol):
+    """Anything that publishes records to subscribers, such as the engine's service."""
+
+    def subscribe(self, callback: Callable[[TimelineRecord], None]) -> Callable[[], None]:
+        """Call `callback` with every record from now on; return a function that stops it."""
+        ...
+
+
+def _outcome(status: str | None, error_type: str | None) -> Outcome:
+    if error_type == OUT_OF_MEMORY:
+        return "oom"
+    if status == "timeout":
+        return "timeout"
+    if status == "success" or (status is None and error_type is None):
+        return "success"
+    return "error"
+
+
+def _covered(low: float, dropped: float) -> bool:
+    """True if nothing dropped from detail can be at or after `low`."""
+    return dropped == -math.inf or low > dropped
+
+
+def _matches(function: str, version: str, want_function: str | None, want_version: str | None) -> bool:
+    return (want_function is None or function == want_function) and (
+        want_version is None or version == want_version
+    )
+
+
+class Timeline:
+    """Invocations, environments and throttles over time, fed by the engine's records.
+
+    Thread-safe: `feed` runs on the engine's invoking threads and every query takes the same
+    lock once. Query windows are `start <= t < end` in seconds since the epoch; a missing `start`
+    means from the first record, a missing `end` means up to now. `function` and `version`
+    narrow a query to one function and/or version.
+
+    Memory stays bounded however many invocations are fed: at most `max_invocations` detailed
+    invocations (the most recent), `max_environments` retired environments (live ones are always
+    kept) and `max_throttles` throttles. The per-bucket aggregates (`bucket_s` seconds each) grow
+    with the run's duration instead.
+    """
+
+    def __init__(
+        self,
+        max_invocations: int = 10_000,
+        max_environments: int = 2_000,
+        max_throttles: int = 10_000,
+        bucket_s: float = 1.0,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        for name, value in (
+            ("max_invocations", max_invocations),
+            ("max_environments", max_environments),
+            ("max_throttles", max_throttles),
+            ("bucket_s", bucket_s),
+        ):
+            if value <= 0:
+                raise ValueError(f"{name} must be positive, not {value}")
+        self.max_invocations = max_invocations
+        self.max_environments = max_environments
+        self.max_throttles = max_throttles
+        self.bucket_s = bucket_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._reset_state()
+
+    def _reset_state(self) -> None:
+        self._invocations: deque[InvocationSpan] = deque()
+        self._throttles: deque[ThrottleRecord] = deque()
+        self._environments: dict[str, EnvironmentState] = {}
+        self._retired: deque[EnvironmentState] = deque()
+        self._running: dict[str, EnvironmentState] = {}
+        self._series: dict[tuple[str, str], Series] = {}
+        self._gauges: dict[tuple[str | None, str | None], Gauge] = {}
+        # Latest times among the records already dropped from detail: a window that starts after
+        # them is still fully covered by the detailed records.
+        self._dropped_start = -math.inf
+        self._dropped_end = -math.inf
+        self._dropped_throttle = -math.inf
+        self._dropped_created = -math.inf
+        self._first_time: float | None = None
+
+    # -- feeding --------------------------------------------------------------------------------
+
+    def attach(self, source: RecordSource) -> Callable[[], None]:
+        """Subscribe to `source` (the engine's service); returns the function that unsubscribes."""
+        return source.subscribe(self.feed)
+
+    def feed(self, record: TimelineRecord) -> None:
+        """Fold one record in; log records are ignored."""
+        # Log lines are by far the commonest record and carry nothing the timeline needs.
+        if isinstance(record, LogRecord):
+            return
+        with self._lock:
+            if self._first_time is None or record.time < self._first_time:
+                self._first_time = record.time
+            if isinstance(record, LifecycleRecord):
+                kind = record.kind
+                if kind is Lifecycle.INVOKE_START:
+                    self._invoke_start(record)
+                elif kind is Lifecycle.INVOKE_END:
+                    self._invoke_end(record)
+                elif kind is Lifecycle.ENVIRONMENT_CREATED:
+                    self._created(record)
+                elif kind is Lifecycle.INIT_START:
+                    self._init_start(record)
+                elif kind is Lifecycle.INIT_END:
+                    self._init_end(record)
+                elif kind is Lifecycle.ENVIRONMENT_RETIRED:
+                    self._retire(record)
+                # ENVIRONMENT_RESET needs nothing: the init that follows it is counted as a reset.
+            elif isinstance(record, ThrottleRecord):
+                self._throttle(record)
+
+    def _environment(self, record: LifecycleRecord) -> EnvironmentState:
+        """The record's environment, about to change (so its frozen copy is stale)."""
+        environment = self._environments.get(record.environment_id)
+        if environment is None:
+            # Attached after the environment was created: start it at the first record seen.
+            environment = self._environments[record.environment_id] = EnvironmentState(record)
+        environment.frozen_copy = None
+        return environment
+
+    def _bucket(self, function: str, version: str, t: float) -> Totals:
+        key = (function, version)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = Series()
+        return series.at(self._start_index(t))
+
+    def _start_index(self, t: float) -> int:
+        return int(t // self.bucket_s)
+
+    def _end_index(self, t: float, start_index: int) -> int:
+        # An invocation ending exactly on a bucket's edge was not in flight during that bucket.
+        return max(start_index, math.ceil(t / self.bucket_s) - 1)
+
+    def _move(self, function: str, version: str, index: int, delta: int) -> None:
+        gauges = self._gauges
+        # One gauge per way a query can be narrowed, so every scope's peak is exact.
+        for key in ((function, version), (function, None), (None, version), (None, None)):
+            gauge = gauges.get(key)
+            if gauge is None:
+                gauge = gauges[key] = Gauge()
+            gauge.move(index, delta)
+
+    def _created(self, record: LifecycleRecord) -> None:
+        environment = self._environment(record)
+        if environment.created_seen:
+            return
+        environment.created_seen = True
+        environment.created_at = record.time
+        if record.init_type is not None:
+            environment.init_type = record.init_type
+        if record.memory_size_mb is not None:
+            environment.memory_size_mb = record.memory_size_mb
+        if record.architecture is not None:
+            environment.architecture = record.architecture
+        self._bucket(record.function, record.version, record.time).environments_created += 1
+
+    def _init_start(self, record: LifecycleRecord) -> None:
+        environment = self._environment(record)
+        if environment.init_start is None:
+            environment.init_start = record.time
+            if environment.init_type is None:
+                environment.init_type = record.init_type
+        else:
+            environment.resets += 1
+
+    def _init_end(self, record: LifecycleRecord) -> None:
+        environment = self._environment(record)
+        if environment.resets == 0 and environment.init_status is None:
+            environment.init_end = record.time
+            environment.init_duration_ms = record.duration_ms
+            environment.init_status = record.status
+            environment.init_error_type = record.error_type
+
+    def _invoke_start(self, record: LifecycleRecord) -> None:
+        environment = self._environment(record)
+        if environment.running is not None:
+            # The previous invocation's end never came: stop counting it as in flight.
+            self._stop_running(environment, record.time)
+        environment.running = Running(record.time, record.request_id, bool(record.cold))
+        self._running[record.environment_id] = environment
+        self._move(record.function, record.version, self._start_index(record.time), 1)
+
+    def _stop_running(self, environment: EnvironmentState, t: float) -> None:
+        running = environment.running
+        assert running is not None
+        environment.running = None
+        self._running.pop(environment.environment_id, None)
+        end_index = self._end_index(t, self._start_index(running.start))
+        self._move(environment.function, environment.version, end_index, -1)
+
+    def _invoke_end(self, record: LifecycleRecord) -> None:
+        environment = self._environment(record)
+        running = environment.running
+        if running is not None:
+            start = running.start
+            cold = running.cold or bool(record.cold)
+            self._stop_running(environment, record.time)
+        else:
+            # Its start came before the timeline was attached (or was cleared away).
+            start = record.time - (record.duration_ms or 0.0) / 1000
+            cold = bool(record.cold)
+            if not environment.created_seen:
+                environment.created_at = min(environment.created_at, start)
+        span = InvocationSpan(
+            request_id=record.request_id,
+            function=record.function,
+            version=record.version,
+            environment_id=record.environment_id,
+            start=start,
+            end=record.time,
+            duration_ms=record.duration_ms,
+            billed_duration_ms=record.billed_duration_ms,
+            init_duration_ms=record.init_duration_ms,
+            max_memory_mb=record.max_memory_mb,
+            memory_size_mb=(
+                record.memory_size_mb if record.memory_size_mb is not None else environment.memory_size_mb
+            ),
+            architecture=environment.architecture,
+            cold=cold,
+            init_type=environment.init_type,
+            outcome=_outcome(record.status, record.error_type),
+            error_type=record.error_type,
+        )
+        environment.invocation_count += 1
+        environment.spans.append(span)
+        self._invocations.append(span)
+        if len(self._invocations) > self.max_invocations:
+            self._drop_invocation()
+        # Counted in the bucket where it started, as the request it is.
+        bucket = self._bucket(record.function, record.version, start)
+        bucket.count(span)
+        if record.duration_ms is not None:
+            bucket.count_duration(record.duration_ms)
+
+    def _drop_invocation(self) -> None:
+        dropped = self._invocations.popleft()
+        self._dropped_start = max(self._dropped_start, dropped.start)
+        self._dropped_end = max(self._dropped_end, dropped.end if dropped.end is not None else dropped.start)
+        environment = self._environments.get(dropped.environment_id)
+        # Both deques are in the order fed, so the oldest overall is its environment's oldest.
+        if environment is not None and environment.spans and environment.spans[0] is dropped:
+            environment.spans.popleft()
+            environment.frozen_copy = None
+
+    def _retire(self, record: LifecycleRecord) -> None:
+        environment = self._environments.get(record.environment_id)
+        if environment is None or environment.retired_at is not None:
+            return
+        environment.retired_at = record.time
+        environment.frozen_copy = None
+        environment.retire_reason = record.reason
+        # It stays findable by id: an invocation cut short by the shutdown may still end.
+        self._retired.append(environment)
+        if len(self._retired) > self.max_environments:
+            dropped = self._retired.popleft()
+            self._dropped_created = max(self._dropped_created, dropped.created_at)
+            if self._environments.get(dropped.environment_id) is dropped:
+                del self._environments[dropped.environment_id]
+            if dropped.running is not None:
+                # Its invocation will never be seen to end now: stop counting it as in flight.
+                self._stop_running(dropped, record.time)
+
+    def _throttle(self, record: ThrottleRecord) -> None:
+        self._throttles.append(record)
+        if len(self._throttles) > self.max_throttles:
+            dropped = self._throttles.popleft()
+            self._dropped_throttle = max(self._dropped_throttle, dropped.time)
+        self._bucket(record.function, record.version, record.time).count_throttle(record.reason)
+
+    def clear(self) -> None:
+        """Forget everything fed so far."""
+        with self._lock:
+            self._reset_state()
+
+    # -- queries --------------------------------------------------------------------------------
+    #
+    # Each query copies what it needs under the lock (`_capture`: tuples of immutable records,
+    # bucket totals, gauge peaks) and does the counting, sorting and sweeping after releasing it,
+    # so a UI refreshing at 10 Hz holds up the invoking threads for as little as possible.
+
+    def summary(
+        self,
+        start: float | None = None,
+        end: float | None = None,
+        function: str | None = None,
+        version: str | None = None,
+    ) -> Summary:
+        """Counts, percentiles, peak concurrency and cost of the invocations started in the window."""
+        with self._lock:
+            capture = self._capture(start, end, function, version, None, summary=True)
+        return _summarize(capture, max(_series(capture), default=0))
+
+    def concurrency(
+        self,
+        start: float,
+        end: float,
+        resolution_s: float,
+        function: str | None = None,
+        version: str | None = None,
+    ) -> list[tuple[float, int]]:
+        """(slot start, most invocations in flight during the slot) for each slot of the window.
+
+        Exact where the detailed invocations cover a slot; for slots older than that, the peak of
+        the aggregate buckets overlapping it. Invocations still running count up to `end`.
+        """
+        if resolution_s <= 0:
+            raise ValueError(f"resolution_s must be positive, not {resolution_s}")
+        with self._lock:
+            capture = self._capture(start, end, function, version, resolution_s)
+        return _timed(capture, _series(capture))
+
+    def environments(
+        self,
+        start: float | None = None,
+        end: float | None = None,
+        function: str | None = None,
+        version: str | None = None,
+    ) -> list[EnvironmentSpan]:
+        """The kept environments alive at some time in the window, oldest first."""
+        with self._lock:
+            capture = self._capture(start, end, function, version, None, series=False)
+        return capture.environments
+
+    def invocations(
+        self,
+        start: float | None = None,
+        end: float | None = None,
+        function: str | None = None,
+        version: str | None = None,
+    ) -> list[InvocationSpan]:
+        """The detailed invocations running at some time in the window (running ones too), oldest first."""
+        with self._lock:
+            capture = self._capture(start, end, function, version, None, series=False)
+        return _invocations(capture)
+
+    def throttles(
+        self,
+        start: float | None = None,
+        end: float | None = None,
+        function: str | None = None,
+        version: str | None = None,
+    ) -> list[ThrottleRecord]:
+        """The detailed throttles in the window, oldest first."""
+        with self._lock:
+            capture = self._capture(start, end, function, version, None, series=False)
+        return _throttles(capture)
+
+    def snapshot(
+        self,
+        start: float | None = None,
+        end: float | None = None,
+        function: str | None = None,
+        version: str | None = None,
+        resolution_s: float | None = None,
+    ) -> Snapshot:
+        """All of the above for one window, consistent with each other: one lock, one `now`.
+
+        The concurrency series has slots of `resolution_s` (default `bucket_s`), widened so there
+        are at most MAX_SLOTS of them.
+        """
+        if resolution_s is not None and resolution_s <= 0:
+            raise ValueError(f"resolution_s must be positive, not {resolution_s}")
+        with self._lock:
+            capture = self._capture(
+                start, end, function, version, resolution_s or self.bucket_s, summary=True, capped=True
+            )
+        peaks = _series(capture)
+        return Snapshot(
+            start=capture.shown_start,
+            end=capture.shown_end,
+            resolution_s=capture.resolution,
+            # The slots cover the window, so the window's peak is theirs.
+            summary=_summarize(capture, max(peaks, default=0)),
+            environments=tuple(capture.environments),
+            invocations=tuple(_invocations(capture)),
+            throttles=tuple(_throttles(capture)),
+            concurrency=tuple(_timed(capture, peaks)),
+        )
+
+    # -- capturing (the lock is held) -----------------------------------------------------------
+
+    def _capture(
+        self,
+        start: float | None,
+        end: float | None,
+        function: str | None,
+        version: str | None,
+        resolution: float | None,
+        *,
+        summary: bool = False,
+        series: bool = True,
+        capped: bool = False,
+    ) -> _Capture:
+        """Copy what a query of this window needs; `resolution` None means one slot for all of it."""
+        now = self._clock()
+        if start is not None:
+            shown_start = start
+        else:
+            shown_start = self._first_time if self._first_time is not None else now
+        shown_end = end if end is not None else max(now, shown_start)
+        low = start if start is not None else -math.inf
+        high = end if end is not None else math.inf
+        capture = _Capture(
+            low=low,
+            high=high,
+            shown_start=shown_start,
+            shown_end=shown_end,
+            function=function,
+            version=version,
+            spans=tuple(self._invocations),
+            running=tuple(
+                span
+                for environment in self._running.values()
+                if (span := environment.running_span()) is not None
+            ),
+            throttles=tuple(self._throttles),
+            environments=self._environment_spans(low, high, function, version),
+            exact_invocations=_covered(low, self._dropped_start),
+            exact_throttles=_covered(low, self._dropped_throttle),
+        )
+        if series:
+            self._capture_gauges(capture, resolution, capped)
+        if summary:
+            if _covered(low, self._dropped_created):
+                capture.created = sum(
+                    1
+                    for environment in self._environments.values()
+                    if environment.created_seen
+                    and low <= environment.created_at < high
+                    and _matches(environment.function, environment.version, function, version)
+                )
+            if not (capture.exact_invocations and capture.exact_throttles and capture.created is not None):
+                capture.aggregate = self._aggregate(low, high, function, version)
+        return capture
+
+    def _capture_gauges(self, capture: _Capture, resolution: float | None, capped: bool) -> None:
+        """Lay out the slots and answer from the gauges those that detail may no longer cover.
+
+        `capped`: widen the slots so that there are at most MAX_SLOTS of them.
+        """
+        start, end = capture.shown_start, capture.shown_end
+        if end <= start:
+            # No time, no slots.
+            capture.resolution = resolution or 0.0
+            return
+        if resolution is None:
+            resolution = end - start
+        if capped:
+            resolution = max(resolution, (end - start) / MAX_SLOTS)
+        slots = max(1, math.ceil((end - start) / resolution - 1e-9))
+        capture.resolution = resolution
+        capture.peaks = peaks = [0] * slots
+        # A slot that starts after every dropped invocation ended is fully covered by detail.
+        exact_from = next(
+            (slot for slot in range(slots) if start + slot * resolution >= self._dropped_end), slots
+        )
+        capture.exact_from = exact_from
+        gauge = self._gauges.get((capture.function, capture.version))
+        if gauge is None:
+            return
+        for slot in range(exact_from):
+            slot_start = start + slot * resolution
+            slot_end = min(end, slot_start + resolution)
+            first = math.floor(slot_start / self.bucket_s)
+            peaks[slot] = gauge.peak(first, max(first, math.ceil(slot_end / self.bucket_s) - 1))
+
+    def _aggregate(self, low: float, high: float, function: str | None, version: str | None) -> Totals:
+        """The sum of the buckets touching the window, whole buckets at its edges."""
+        first = math.floor(low / self.bucket_s) if low > -math.inf else None
+        last = math.ceil(high / self.bucket_s) - 1 if high < math.inf else None
+        total = Totals()
+        for (series_function, series_version), series in self._series.items():
+            if not _matches(series_function, series_version, function, version):
+                continue
+            order = series.order
+            position = bisect.bisect_left(order, first) if first is not None else 0
+            while position < len(order) and (last is None or order[position] <= last):
+                total.merge(series.buckets[order[position]])
+                position += 1
+        return total
+
+    def _environment_spans(
+        self, low: float, high: float, function: str | None, version: str | None
+    ) -> list[EnvironmentSpan]:
+        chosen = [
+            environment.frozen()
+            for environment in self._environments.values()
+            if environment.created_at < high
+            and (environment.retired_at is None or environment.retired_at >= low)
+            and _matches(environment.function, environment.version, function, version)
+        ]
+        chosen.sort(key=lambda environment: environment.created_at)
+        return chosen
+
+
+@dataclass(slots=True)
+class _Capture:
+    """What one query needs, copied under the lock; the module functions below work on it."""
+
+    low: float
+    high: float
+    shown_start: float
+    shown_end: float
+    function: str | None
+    version: str | None
+    spans: tuple[InvocationSpan, ...]
+    running: tuple[InvocationSpan, ...]
+    throttles: tuple[ThrottleRecord, ...]
+    environments: list[EnvironmentSpan]
+    exact_invocations: bool
+    exact_throttles: bool
+    # Environments created in the window, when detail still holds all of them.
+    created: int | None = None
+    aggregate: Totals | None = None
+    resolution: float = 0.0
+    peaks: list[int] = field(default_factory=list)
+    exact_from: int = 0
+
+    def matches(self, function: str, version: str) -> bool:
+        """True if a record of this function version belongs to the query."""
+        return _matches(function, version, self.function, self.version)
+
+
+def _series(capture: _Capture) -> list[int]:
+    """The peak of each slot: the gauges' answers, then an exact sweep over the detail."""
+    peaks = list(capture.peaks)
+    if capture.exact_from < len(peaks):
+        spans = (
+            span
+            for span in itertools.chain(capture.spans, capture.running)
+            if capture.matches(span.function, span.version)
+        )
+        sweep(peaks, capture.exact_from, capture.shown_start, capture.shown_end, capture.resolution, spans)
+    return peaks
+
+
+def _timed(capture: _Capture, peaks: list[int]) -> list[tuple[float, int]]:
+    return [(capture.shown_start + slot * capture.resolution, peak) for slot, peak in enumerate(peaks)]
+
+
+def _invocations(capture: _Capture) -> list[InvocationSpan]:
+    low, high = capture.low, capture.high
+    chosen = [
+        span
+        for span in itertools.chain(capture.spans, capture.running)
+        if span.start < high
+        and (span.end is None or span.end >= low)
+        and capture.matches(span.function, span.version)
+    ]
+    chosen.sort(key=lambda span: span.start)
+    return chosen
+
+
+def _throttles(capture: _Capture) -> list[ThrottleRecord]:
+    low, high = capture.low, capture.high
+    return [
+        throttle
+        for throttle in capture.throttles
+        if low <= throttle.time < high and capture.matches(throttle.function, throttle.version)
+    ]
+
+
+def _summarize(capture: _Capture, peak: int) -> Summary:
+    low, high = capture.low, capture.high
+    aggregate = capture.aggregate
+    if capture.exact_invocations:
+        totals = Totals()
+        durations: list[float] = []
+        for span in capture.spans:
+            if low <= span.start < high and capture.matches(span.function, span.version):
+                totals.count(span)
+                if span.duration_ms is not None:
+                    durations.append(span.duration_ms)
+        durations.sort()
+        percentiles = histogram.nearest_rank(durations, _PERCENTILES)
+        max_duration = durations[-1] if durations else None
+    else:
+        assert aggregate is not None
+        totals = aggregate
+        percentiles = histogram.histogram_percentiles(aggregate.durations, _PERCENTILES)
+        max_duration = aggregate.max_duration_ms
+
+    if capture.exact_throttles:
+        throttle_reasons: dict[str, int] = {}
+        for throttle in _throttles(capture):
+            throttle_reasons[throttle.reason] = throttle_reasons.get(throttle.reason, 0) + 1
+    else:
+        assert aggregate is not None
+        throttle_reasons = dict(aggregate.throttles)
+
+    if capture.created is not None:
+        created = capture.created
+    else:
+        assert aggregate is not None
+        created = aggregate.environments_created
+
+    p50, p95, p99 = percentiles
+    return Summary(
+        start=capture.shown_start,
+        end=capture.shown_end,
+        invocations=totals.invocations,
+        successes=totals.successes,
+        errors=totals.errors,
+        error_types=dict(totals.error_types),
+        timeouts=totals.timeouts,
+        ooms=totals.ooms,
+        throttles=sum(throttle_reasons.values()),
+        throttle_reasons=throttle_reasons,
+        cold_starts=totals.cold,
+        cold_ratio=totals.cold / totals.invocations if totals.invocations else 0.0,
+        p50_ms=p50,
+        p95_ms=p95,
+        p99_ms=p99,
+        max_duration_ms=max_duration,
+        max_concurrency=peak,
+        environments_created=created,
+        gb_seconds=totals.gb_x86 + totals.gb_arm,
+        cost=compute_cost(totals.invocations, totals.gb_x86, totals.gb_arm),
+        percentiles_exact=capture.exact_invocations or totals.invocations == 0,
+    )

@@ -18,7 +18,7 @@ from tests.helpers import REPO, lambench
 def project(tmp_path: Path) -> Path:
     """A copy of the demo project, so saved events land in a scratch directory."""
     target = tmp_path / "project"
-    shutil.copytree(REPO / "demo_functions", target)
+    shutil.copytree(REPO / "demo_functions", target, ignore=shutil.ignore_patterns(".lambench"))
     return target
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from lambench.core.runtime import environment, errors
 from lambench.core.runtime.records import Lifecycle, LifecycleRecord, LogRecord
-from lambench.core.runtime.service import LocalLambda
+from lambench.core.runtime.service import LocalLambda, Record
 from tests.helpers import pid_alive, python_function, wait_for
 
 STATEFUL = """
@@ -294,7 +294,7 @@ def test_init_timeout_then_invoke_timeout(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_lifecycle_and_log_records_are_published(tmp_path: Path) -> None:
     config = python_function(tmp_path, "def handler(event, context):\n    print('hi there')\n    return 1\n")
-    records: list[LifecycleRecord | LogRecord] = []
+    records: list[Record] = []
     service = LocalLambda([config])
     service.subscribe(records.append)
     first = service.invoke("fn", b"{}")
@@ -350,7 +350,7 @@ def test_event_and_dry_run_invocations(tmp_path: Path) -> None:
     config = python_function(tmp_path, "def handler(event, context):\n    return event\n")
     ended: list[LifecycleRecord] = []
 
-    def watch(record: LifecycleRecord | LogRecord) -> None:
+    def watch(record: Record) -> None:
         if isinstance(record, LifecycleRecord) and record.kind is Lifecycle.INVOKE_END:
             ended.append(record)
 

@@ -113,11 +113,14 @@ def open_service(
     args: argparse.Namespace,
     loaded: Loaded,
     *,
+    publish: Callable[[str], bool] = lambda function: False,
     provision: Callable[[str, str], bool] = lambda function, alias: False,
     **options: Any,
 ) -> LocalLambda:
     """A local service for the project, its versions store and its template's deployment settings.
 
+    Reserved concurrency always applies; AutoPublishAlias runs for the functions `publish` names
+    and provisioned concurrency starts where `provision` says (see `apply_deployments`).
     `options` go to `LocalLambda` (limits, keep-alive, ...). The caller closes the service.
     """
     from lambench.core.config import ConfigError
@@ -126,7 +129,7 @@ def open_service(
 
     service = LocalLambda(loaded.functions.values(), versions=versions_dir(args), **options)
     try:
-        apply_deployments(service, loaded.deployments, provision=provision)
+        apply_deployments(service, loaded.deployments, publish=publish, provision=provision)
     except ConfigError as exc:
         service.close()
         raise UserError(str(exc)) from None

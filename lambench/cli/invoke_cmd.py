@@ -135,7 +135,11 @@ def run(args: argparse.Namespace) -> int:
         # Provisioned environments are only worth starting when this invoke can use them.
         return function == base_name and alias == qualifier
 
-    with service_errors(), open_service(args, loaded, provision=provision) as service:
+    def publish(function: str) -> bool:
+        # Only an invoke of a qualifier needs the template's auto-published alias to be current.
+        return function == base_name and qualifier is not None
+
+    with service_errors(), open_service(args, loaded, publish=publish, provision=provision) as service:
         if qualifier is not None and provision(base_name, qualifier) and _has_provisioned(loaded, base_name):
             print(f"lambench: starting provisioned environments of {name}...", file=sys.stderr)
             service.wait_provisioned(base_name, qualifier)

@@ -148,7 +148,10 @@ def run(args: argparse.Namespace) -> int:
 
     # Provisioned concurrency is configured after the timeline subscribes, so that it sees the
     # provisioned environments being created.
-    with service_errors(), open_service(args, loaded, **options) as service:
+    def publish(function: str) -> bool:
+        return function == name and qualifier is not None
+
+    with service_errors(), open_service(args, loaded, publish=publish, **options) as service:
         timeline = Timeline()
         timeline.attach(service)
         # A dry run checks the qualifier and the payload once, so that a mistake is one error

@@ -123,7 +123,7 @@ def run_publish(args: argparse.Namespace) -> int:
     """Publish a version and print it."""
     loaded = load_project_functions(args)
     name = require_function(loaded, args.function, args.project)
-    with service_errors(), open_service(args, loaded) as service:
+    with service_errors(), open_service(args, loaded, publish=name.__eq__) as service:
         before = {v.number for v in service.versions(name)}
         version = service.publish_version(name, args.description)
     if args.json:
@@ -139,7 +139,7 @@ def run_list_versions(args: argparse.Namespace) -> int:
     """List published versions."""
     loaded = load_project_functions(args)
     name = require_function(loaded, args.function, args.project)
-    with service_errors(), open_service(args, loaded) as service:
+    with service_errors(), open_service(args, loaded, publish=name.__eq__) as service:
         versions = service.versions(name)
     if args.json:
         print(json.dumps([_version_json(v) for v in versions], indent=2))
@@ -164,7 +164,7 @@ def run_put_alias(args: argparse.Namespace) -> int:
         if weights is not None:
             raise UserError("--weight and --no-weight contradict each other; give one")
         weights = {}
-    with service_errors(), open_service(args, loaded) as service:
+    with service_errors(), open_service(args, loaded, publish=name.__eq__) as service:
         if args.create:
             alias = service.create_alias(
                 name, args.alias, args.version, weights=weights, description=args.description or ""
@@ -185,7 +185,7 @@ def run_list_aliases(args: argparse.Namespace) -> int:
     """List aliases."""
     loaded = load_project_functions(args)
     name = require_function(loaded, args.function, args.project)
-    with service_errors(), open_service(args, loaded) as service:
+    with service_errors(), open_service(args, loaded, publish=name.__eq__) as service:
         aliases = service.aliases(name)
         region = service.get_function(name).region
     if args.json:
@@ -203,7 +203,7 @@ def run_delete_alias(args: argparse.Namespace) -> int:
     """Delete an alias."""
     loaded = load_project_functions(args)
     name = require_function(loaded, args.function, args.project)
-    with service_errors(), open_service(args, loaded) as service:
+    with service_errors(), open_service(args, loaded, publish=name.__eq__) as service:
         if args.alias not in {a.name for a in service.aliases(name)}:
             print(f"lambench: {name} has no alias {args.alias!r}; nothing to delete", file=sys.stderr)
             return 0

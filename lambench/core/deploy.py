@@ -28,9 +28,15 @@ def apply_deployments(
     service: LocalLambda,
     deployments: Mapping[str, Deployment],
     *,
+    publish: Callable[[str], bool] = lambda function: True,
     provision: Callable[[str, str], bool] = lambda function, alias: True,
 ) -> list[DeployStep]:
-    """Apply every function's settings; `provision(function, alias)` says whether to start its PC.
+    """Apply every function's settings.
+
+    Reserved concurrency is always set. `publish(function)` says whether to run its
+    AutoPublishAlias (which snapshots code into the versions store, so a command that does not
+    use the alias can skip it), and `provision(function, alias)` whether to start its provisioned
+    concurrency.
 
     Raises `ConfigError` (naming the function) when the service refuses a setting, e.g. a
     reservation that would leave the account's unreserved pool below its minimum.
@@ -38,21 +44,25 @@ def apply_deployments(
     steps: list[DeployStep] = []
     for name, deployment in deployments.items():
         try:
-            steps.extend(_apply(service, name, deployment, provision))
+            steps.extend(_apply(service, name, deployment, publish(name), provision))
         except errors.LambdaServiceError as exc:
             raise ConfigError(f"{name}: {exc.message}") from None
     return steps
 
 
 def _apply(
-    service: LocalLambda, name: str, deployment: Deployment, provision: Callable[[str, str], bool]
+    service: LocalLambda,
+    name: str,
+    deployment: Deployment,
+    publish: bool,
+    provision: Callable[[str, str], bool],
 ) -> list[DeployStep]:
     steps: list[DeployStep] = []
     if deployment.reserved_concurrency is not None:
         service.put_function_concurrency(name, deployment.reserved_concurrency)
         steps.append(DeployStep(name, f"reserved concurrency {deployment.reserved_concurrency}"))
     alias = deployment.auto_publish_alias
-    if alias is None:
+    if alias is None or not publish:
         return steps
     version = service.publish_version(name)
     current = {a.name: a for a in service.aliases(name)}.get(alias)

@@ -7,8 +7,10 @@ run (or the TUI) finds them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from lambench.cli.common import (
@@ -22,6 +24,7 @@ from lambench.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from lambench.core.runtime.service import LocalLambda
     from lambench.core.runtime.versions import Version
 
 
@@ -105,6 +108,15 @@ def _common(parser: argparse.ArgumentParser, *, json_option: bool = True) -> Non
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
+@contextlib.contextmanager
+def _function_service(args: argparse.Namespace) -> Iterator[tuple[str, LocalLambda]]:
+    """The named function and a service for the project, with service errors made one-liners."""
+    loaded = load_project_functions(args)
+    name = require_function(loaded, args.function, args.project)
+    with service_errors(), open_service(args, loaded, publish=name.__eq__) as service:
+        yield name, service
+
+
 def parse_weight(text: str | None) -> dict[str, float] | None:
     """`2=0.1` as `{"2": 0.1}`."""
     if text is None:
@@ -121,9 +133,7 @@ def parse_weight(text: str | None) -> dict[str, float] | None:
 
 def run_publish(args: argparse.Namespace) -> int:
     """Publish a version and print it."""
-    loaded = load_project_functions(args)
-    name = require_function(loaded, args.function, args.project)
-    with service_errors(), open_service(args, loaded, publish=name.__eq__) as service:
+    with _function_service(args) as (name, service):
         before = {v.number for v in service.versions(name)}
         version = service.publish_version(name, args.description)
     if args.json:
@@ -137,9 +147,7 @@ def run_publish(args: argparse.Namespace) -> int:
 
 def run_list_versions(args: argparse.Namespace) -> int:
     """List published versions."""
-    loaded = load_project_functions(args)
-    name = require_function(loaded, args.function, args.project)
-    with service_errors(), open_service(args, loaded, publish=name.__eq__) as service:
+    with _function_service(args) as (name, service):
         versions = service.versions(name)
     if args.json:
         print(json.dumps([_version_json(v) for v in versions], indent=2))
@@ -157,14 +165,12 @@ def run_list_versions(args: argparse.Namespace) -> int:
 
 def run_put_alias(args: argparse.Namespace) -> int:
     """Create or update an alias."""
-    loaded = load_project_functions(args)
-    name = require_function(loaded, args.function, args.project)
     weights = parse_weight(args.weight)
     if getattr(args, "no_weight", False):
         if weights is not None:
             raise UserError("--weight and --no-weight contradict each other; give one")
         weights = {}
-    with service_errors(), open_service(args, loaded, publish=name.__eq__) as service:
+    with _function_service(args) as (name, service):
         if args.create:
             alias = service.create_alias(
                 name, args.alias, args.version, weights=weights, description=args.description or ""
@@ -183,9 +189,7 @@ def run_put_alias(args: argparse.Namespace) -> int:
 
 def run_list_aliases(args: argparse.Namespace) -> int:
     """List aliases."""
-    loaded = load_project_functions(args)
-    name = require_function(loaded, args.function, args.project)
-    with service_errors(), open_service(args, loaded, publish=name.__eq__) as service:
+    with _function_service(args) as (name, service):
         aliases = service.aliases(name)
         region = service.get_function(name).region
     if args.json:
@@ -201,9 +205,7 @@ def run_list_aliases(args: argparse.Namespace) -> int:
 
 def run_delete_alias(args: argparse.Namespace) -> int:
     """Delete an alias."""
-    loaded = load_project_functions(args)
-    name = require_function(loaded, args.function, args.project)
-    with service_errors(), open_service(args, loaded, publish=name.__eq__) as service:
+    with _function_service(args) as (name, service):
         if args.alias not in {a.name for a in service.aliases(name)}:
             print(f"lambench: {name} has no alias {args.alias!r}; nothing to delete", file=sys.stderr)
             return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -199,27 +200,41 @@ def _configure(
 
 
 def _drive(runner: LoadRunner, service: LocalLambda, interactive: bool) -> tuple[LoadReport, bool]:
-    """Run to the end; on Ctrl-C stop sending and drain, on a second Ctrl-C kill what is in flight."""
+    """Run to the end; on Ctrl-C stop sending and drain, on a second Ctrl-C kill what is in flight.
+
+    Ctrl-C only bumps a counter here: a KeyboardInterrupt raised at an arbitrary point could leave
+    a lock of the runner's held and hang its client threads.
+    """
     bar = _ProgressBar(interactive)
+    presses = [0]
+
+    def on_sigint(_signum: int, _frame: object) -> None:
+        presses[0] += 1
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    handled = 0
     try:
-        return runner.run(bar.update), False
-    except KeyboardInterrupt:
-        pass
-    bar.clear()
-    in_flight = runner.progress().in_flight
-    print(
-        f"\nlambench: stopping; waiting for {in_flight} invocation(s) in flight (Ctrl-C again to kill them)",
-        file=sys.stderr,
-    )
-    try:
+        runner.start()
         while not runner.wait(0.1):
+            if presses[0] > handled:
+                handled = presses[0]
+                if handled == 1:
+                    runner.stop()
+                    bar.clear()
+                    in_flight = runner.progress().in_flight
+                    print(
+                        f"\nlambench: stopping; waiting for {in_flight} invocation(s) in flight "
+                        "(Ctrl-C again to kill them)",
+                        file=sys.stderr,
+                    )
+                else:
+                    # Closing the service kills the busy runtimes; their invokes return at once.
+                    service.close()
             bar.update(runner.progress())
-    except KeyboardInterrupt:
-        # Closing the service kills the busy runtimes; their invokes return as errors at once.
-        service.close()
-        runner.wait(10)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     bar.clear()
-    return runner.report(), True
+    return runner.report(), presses[0] > 0
 
 
 class _ProgressBar:

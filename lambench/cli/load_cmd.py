@@ -22,6 +22,7 @@ from lambench.cli.invoke_cmd import add_event_options, read_event
 if TYPE_CHECKING:
     from lambench.core.load import LoadPlan, LoadProgress, LoadReport, LoadRunner
     from lambench.core.runtime.service import LocalLambda
+    from lambench.core.template import Deployment
     from lambench.core.timeline.spans import Snapshot
 
 #: Width of the environment timeline: it must fit a classic 80-column terminal.
@@ -177,14 +178,13 @@ def _configure(
     args: argparse.Namespace,
     name: str,
     qualifier: str | None,
-    deployment: Any,
+    deployment: Deployment | None,
     interactive: bool,
 ) -> None:
     if args.reserved is not None:
         service.put_function_concurrency(name, args.reserved)
     count = args.provisioned
-    from_template = deployment is not None and deployment.auto_publish_alias == qualifier
-    if count is None and from_template and qualifier:
+    if count is None and deployment is not None and qualifier == deployment.auto_publish_alias:
         count = deployment.provisioned
     if qualifier is None or not count:
         return

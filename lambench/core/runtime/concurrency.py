@@ -50,6 +50,15 @@ class ConcurrencyLimits:
             raise ValueError("the scaling rate must be at least 1 environment per window")
 
 
+def check_provisioned_count(value: object) -> None:
+    """PutProvisionedConcurrencyConfig's constraint on the count: a whole number of at least 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise errors.ValidationError(
+            f"1 validation error detected: Value '{value}' at 'provisionedConcurrentExecutions' "
+            "failed to satisfy constraint: Member must have value greater than or equal to 1"
+        )
+
+
 class ScalingBucket:
     """A token bucket of new environments: full at start, refilled continuously, never above capacity."""
 
@@ -127,11 +136,8 @@ class AccountConcurrency:
 
     def set_provisioned(self, function: str, qualifier: str, value: int) -> None:
         """Set aside `value` environments for `function:qualifier` (0 removes the configuration)."""
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise errors.ValidationError(
-                f"1 validation error detected: Value '{value}' at 'provisionedConcurrentExecutions' "
-                "failed to satisfy constraint: Member must have value greater than or equal to 1"
-            )
+        if value != 0:
+            check_provisioned_count(value)
         current = self._provisioned.get(function, {})
         others = sum(v for q, v in current.items() if q != qualifier)
         reserved = self._reserved.get(function)

@@ -279,7 +279,7 @@ class ExecutionEnvironment:
     def initialize(self) -> bool:
         """Run the INIT phase ahead of any request, as provisioned concurrency does; True if it succeeded.
 
-        The first invocation afterwards is warm and its REPORT has no Init Duration.
+        The first invocation afterwards is warm; its REPORT shows this Init Duration without billing it.
         """
         self._log = None
         limit = max(PROVISIONED_INIT_MIN_S, float(self.config.timeout_s))

@@ -48,81 +48,61 @@ class ProvisionedStatus:
 
 @dataclass
 class ProvisionedPool:
-    """The environments of one provisioned-concurrency configuration, by version."""
+    """The environments of one provisioned-concurrency configuration.
+
+    A configuration serves one version: the one named, or the alias's version when it was set
+    (an alias that routes to two versions cannot take one). If the alias moves later, requests for
+    the other version find no environment here and run on demand.
+    """
 
     function: str
     qualifier: str
+    version: str
     requested: int
-    targets: dict[str, int]
     last_modified: str = field(default_factory=lambda: _timestamp())
-    idle: dict[str, list[ExecutionEnvironment]] = field(default_factory=dict)
-    members: dict[str, set[ExecutionEnvironment]] = field(default_factory=dict)
-    initializing: dict[str, int] = field(default_factory=dict)
+    idle: list[ExecutionEnvironment] = field(default_factory=list)
+    members: set[ExecutionEnvironment] = field(default_factory=set)
+    initializing: int = 0
     failed: bool = False
 
-    def next_version_to_fill(self) -> str | None:
-        """A version that still needs an environment started, or None."""
-        if self.failed:
-            return None
-        for version, target in self.targets.items():
-            if len(self.members.get(version, ())) + self.initializing.get(version, 0) < target:
-                return version
-        return None
+    def needs_more(self) -> bool:
+        """True while another environment should be started."""
+        return not self.failed and len(self.members) + self.initializing < self.requested
 
-    def wants(self, version: str) -> bool:
-        """True if one more ready environment of `version` is still needed."""
-        return not self.failed and len(self.members.get(version, ())) < self.targets.get(version, 0)
+    def wants(self) -> bool:
+        """True if one more ready environment is still needed."""
+        return not self.failed and len(self.members) < self.requested
 
-    def add(self, version: str, env: ExecutionEnvironment) -> None:
+    def add(self, env: ExecutionEnvironment) -> None:
         """A freshly initialised environment joins the pool, idle."""
-        self.members.setdefault(version, set()).add(env)
-        self.idle.setdefault(version, []).append(env)
+        self.members.add(env)
+        self.idle.append(env)
 
     def take(self, version: str) -> ExecutionEnvironment | None:
-        """An idle environment of `version`, or None when all are busy."""
-        idle = self.idle.get(version)
-        return idle.pop() if idle else None
+        """An idle environment for a request of `version`, or None when there is none."""
+        if version != self.version or not self.idle:
+            return None
+        return self.idle.pop()
 
     def give_back(self, env: ExecutionEnvironment) -> bool:
         """Return a busy environment; False if the pool no longer wants it (it must be retired)."""
-        members = self.members.get(env.version, set())
-        if env not in members:
+        if env not in self.members:
             return False
-        if env.retired or len(members) > self.targets.get(env.version, 0):
-            members.discard(env)
+        if env.retired or len(self.members) > self.requested:
+            self.members.discard(env)
             return False
-        self.idle.setdefault(env.version, []).append(env)
+        self.idle.append(env)
         return True
 
     def drop(self, env: ExecutionEnvironment) -> None:
         """Forget an environment (it is being retired), so that a replacement is started."""
-        self.members.get(env.version, set()).discard(env)
-        idle = self.idle.get(env.version)
-        if idle and env in idle:
-            idle.remove(env)
-
-    def trim(self) -> list[ExecutionEnvironment]:
-        """Idle environments above the targets, removed from the pool for retirement."""
-        surplus: list[ExecutionEnvironment] = []
-        for version, members in self.members.items():
-            idle = self.idle.get(version, [])
-            while len(members) > self.targets.get(version, 0) and idle:
-                env = idle.pop(0)
-                members.discard(env)
-                surplus.append(env)
-        return surplus
-
-    def all_environments(self) -> list[ExecutionEnvironment]:
-        """Every member, idle or busy."""
-        return [env for members in self.members.values() for env in members]
-
-    def allocated(self) -> int:
-        """Environments initialised and serving this configuration."""
-        return sum(len(m) for m in self.members.values())
+        self.members.discard(env)
+        if env in self.idle:
+            self.idle.remove(env)
 
     def status(self) -> ProvisionedStatus:
         """The configuration's status: IN_PROGRESS until every environment is ready, or FAILED."""
-        allocated = self.allocated()
+        allocated = len(self.members)
         if self.failed:
             state, reason = FAILED, INIT_FAILURE
         elif allocated >= self.requested:

@@ -29,7 +29,7 @@ from typing import Any
 
 from lambench.core.config import FunctionConfig
 from lambench.core.runtime import errors, processes
-from lambench.core.runtime.concurrency import AccountConcurrency, ConcurrencyLimits
+from lambench.core.runtime.concurrency import AccountConcurrency, ConcurrencyLimits, check_provisioned_count
 from lambench.core.runtime.environment import EnvironmentHooks, ExecutionEnvironment, Invocation, Outcome
 from lambench.core.runtime.identifiers import function_arn, new_request_id, new_trace_header
 from lambench.core.runtime.memory import MemoryProbe, default_probe
@@ -196,11 +196,6 @@ class LocalLambda:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @property
-    def limits(self) -> ConcurrencyLimits:
-        """The account's concurrency limits."""
-        return self._concurrency.limits
-
     # -- functions ------------------------------------------------------------------------------
 
     def add_function(self, config: FunctionConfig) -> None:
@@ -237,7 +232,7 @@ class LocalLambda:
             busy = list(self._busy)
             idle = [env for envs in self._idle.values() for env in envs]
             for pool in self._provisioned.values():
-                idle.extend(env for envs in pool.idle.values() for env in envs)
+                idle.extend(pool.idle)
         result = []
         for env, is_busy in [(e, True) for e in busy] + [(e, False) for e in idle]:
             if function is not None and env.config.name != function:
@@ -261,11 +256,6 @@ class LocalLambda:
         return sorted(result, key=lambda info: info.created_at)
 
     # -- versions and aliases -------------------------------------------------------------------
-
-    @property
-    def version_store(self) -> VersionStore:
-        """Where this service's published versions and aliases live."""
-        return self._versions
 
     def publish_version(self, name: str, description: str = "") -> Version:
         """PublishVersion: snapshot $LATEST's code and configuration (or return the unchanged latest)."""
@@ -374,13 +364,9 @@ class LocalLambda:
         """PutProvisionedConcurrencyConfig: start `count` environments for a version or alias.
 
         Returns at once with status IN_PROGRESS; `wait_provisioned` waits for READY or FAILED.
-        A count of 0 removes the configuration.
+        The count must be at least 1; `delete_provisioned_concurrency` removes a configuration.
         """
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise errors.ValidationError(
-                f"1 validation error detected: Value '{count}' at 'provisionedConcurrentExecutions' "
-                "failed to satisfy constraint: Member must have value greater than or equal to 1"
-            )
+        check_provisioned_count(count)
         version = self._provisioned_version(name, qualifier, for_put=True)
         return self._set_provisioned(name, qualifier, version, count)
 
@@ -414,7 +400,7 @@ class LocalLambda:
         with self._lock:
             self._check_open()
             for (function, other), pool in self._provisioned.items():
-                if function != name or other == qualifier or version not in pool.targets or count == 0:
+                if function != name or other == qualifier or pool.version != version or count == 0:
                     continue
                 # A version has at most one configuration, on itself or on one alias (lambda-facts §9).
                 raise errors.ResourceConflictError(
@@ -425,7 +411,7 @@ class LocalLambda:
                 )
             self._concurrency.set_provisioned(name, qualifier, count)
             old = self._provisioned.pop(key, None)
-            surplus = old.all_environments() if old is not None else []
+            surplus = list(old.members) if old is not None else []
             for env in surplus:
                 env.provisioned_for = None
             idle_surplus = [env for env in surplus if env not in self._busy]
@@ -433,14 +419,12 @@ class LocalLambda:
                 self._changed.notify_all()
                 status = ProvisionedStatus(name, qualifier, 0, 0, 0, "READY", None, "")
             else:
-                pool = ProvisionedPool(
-                    function=name, qualifier=qualifier, requested=count, targets={version: count}
-                )
+                pool = ProvisionedPool(function=name, qualifier=qualifier, version=version, requested=count)
                 # Environments of the old configuration that still fit move over instead of restarting.
                 for env in idle_surplus[:]:
-                    if pool.wants(env.version):
+                    if env.version == version and pool.wants():
                         env.provisioned_for = key
-                        pool.add(env.version, env)
+                        pool.add(env)
                         idle_surplus.remove(env)
                 self._provisioned[key] = pool
                 status = pool.status()
@@ -452,12 +436,7 @@ class LocalLambda:
         """GetProvisionedConcurrencyConfig; ProvisionedConcurrencyConfigNotFoundException if there is none."""
         self._provisioned_version(name, qualifier)
         with self._lock:
-            pool = self._provisioned.get((name, qualifier))
-            if pool is None:
-                raise errors.ProvisionedConfigNotFoundError(
-                    "No Provisioned Concurrency Config found for this function"
-                )
-            return pool.status()
+            return self._pool(name, qualifier).status()
 
     def delete_provisioned_concurrency(self, name: str, qualifier: str) -> None:
         """DeleteProvisionedConcurrencyConfig (204 even when there is none, as in AWS).
@@ -472,16 +451,20 @@ class LocalLambda:
         deadline = time.monotonic() + timeout_s
         with self._lock:
             while True:
-                pool = self._provisioned.get((name, qualifier))
-                if pool is None:
-                    raise errors.ProvisionedConfigNotFoundError(
-                        "No Provisioned Concurrency Config found for this function"
-                    )
-                status = pool.status()
+                status = self._pool(name, qualifier).status()
                 remaining = deadline - time.monotonic()
                 if status.status != IN_PROGRESS or remaining <= 0 or self._closed:
                     return status
                 self._changed.wait(remaining)
+
+    def _pool(self, name: str, qualifier: str) -> ProvisionedPool:
+        """The configuration on `name:qualifier`, or AWS's not-found error. Lock held."""
+        pool = self._provisioned.get((name, qualifier))
+        if pool is None:
+            raise errors.ProvisionedConfigNotFoundError(
+                "No Provisioned Concurrency Config found for this function"
+            )
+        return pool
 
     def _start_provisioning(self, key: tuple[str, str], workers: int) -> None:
         for _ in range(workers):
@@ -506,16 +489,14 @@ class LocalLambda:
             pool = self._provisioned.get(key)
             if self._closed or pool is None:
                 return False
-            version = pool.next_version_to_fill()
-            if version is None:
+            if not pool.needs_more():
                 return False
-            pool.initializing[version] = pool.initializing.get(version, 0) + 1
+            pool.initializing += 1
         try:
-            config = self._functions[key[0]] if version == LATEST else self._version_config(key[0], version)
-            env = self._new_environment(config, version, PROVISIONED)
+            env = self._new_environment(self._version_config(key[0], pool.version), pool.version, PROVISIONED)
         except BaseException:
             with self._lock:
-                pool.initializing[version] -= 1
+                pool.initializing -= 1
                 pool.failed = True
                 self._changed.notify_all()
             raise
@@ -526,10 +507,10 @@ class LocalLambda:
         ok = not closed and env.initialize()
         with self._lock:
             self._starting.discard(env)
-            pool.initializing[version] -= 1
-            accepted = ok and not self._closed and self._provisioned.get(key) is pool and pool.wants(version)
+            pool.initializing -= 1
+            accepted = ok and not self._closed and self._provisioned.get(key) is pool and pool.wants()
             if accepted:
-                pool.add(version, env)
+                pool.add(env)
                 self._schedule_housekeeping(env)
             elif not ok and self._provisioned.get(key) is pool:
                 pool.failed = True
@@ -755,7 +736,7 @@ class LocalLambda:
                 stats.invocations += 1
                 stats.cold_starts += outcome.cold
                 stats.errors += outcome.function_error is not None
-            expired = now - env.started_monotonic >= self._max_lifetime_s
+            expired = self._outlived(env, now)
             reason = "max lifetime" if expired else "service closed" if self._closed else "function updated"
             keep = not self._closed and not env.retired and not expired
             if keep and env.provisioned_for is not None:
@@ -781,7 +762,7 @@ class LocalLambda:
         pool = self._provisioned.get(key) if key is not None else None
         if pool is not None and key is not None:
             pool.drop(env)
-            if not self._closed and pool.next_version_to_fill() is not None:
+            if not self._closed and pool.needs_more():
                 self._start_provisioning(key, 1)
 
     def _retire_all(self, envs: list[ExecutionEnvironment], reason: str) -> None:
@@ -800,6 +781,10 @@ class LocalLambda:
             raise errors.LambdaServiceError("The local Lambda service is closed")
 
     # -- keep-alive and lifetime ----------------------------------------------------------------
+
+    def _outlived(self, env: ExecutionEnvironment, now: float) -> bool:
+        """True once an environment has reached its maximum lifetime."""
+        return now - env.started_monotonic >= self._max_lifetime_s
 
     def _due(self, env: ExecutionEnvironment) -> float:
         """When an idle environment is next to be retired (time.monotonic)."""
@@ -838,20 +823,19 @@ class LocalLambda:
                     for env in envs:
                         due = self._due(env)
                         if due <= now:
-                            expired.append((env, _expiry_reason(env, now, self._max_lifetime_s)))
+                            expired.append((env, "max lifetime" if self._outlived(env, now) else "idle"))
                         else:
                             keep.append(env)
                             next_due = min(next_due, due)
                     envs[:] = keep
                 for pool in self._provisioned.values():
-                    for envs in pool.idle.values():
-                        for env in list(envs):
-                            due = self._due(env)
-                            if due <= now:
-                                expired.append((env, "max lifetime"))
-                                self._drop_provisioned(env)
-                            else:
-                                next_due = min(next_due, due)
+                    for env in list(pool.idle):
+                        due = self._due(env)
+                        if due <= now:
+                            expired.append((env, "max lifetime"))
+                            self._drop_provisioned(env)
+                        else:
+                            next_due = min(next_due, due)
                 self._housekeeper_due = None if next_due == math.inf else next_due
             for env, reason in expired:
                 env.retire(reason)
@@ -873,7 +857,7 @@ class LocalLambda:
             idle = [env for envs in self._idle.values() for env in envs]
             self._idle.clear()
             for pool in self._provisioned.values():
-                idle.extend(env for envs in pool.idle.values() for env in envs)
+                idle.extend(pool.idle)
             self._provisioned.clear()
             busy = list(self._busy) + list(self._starting)
             threads = list(self._threads)
@@ -903,10 +887,6 @@ class _Target:
     config: FunctionConfig
     version: str
     qualifier: str | None
-
-
-def _expiry_reason(env: ExecutionEnvironment, now: float, max_lifetime_s: float) -> str:
-    return "max lifetime" if now - env.started_monotonic >= max_lifetime_s else "idle"
 
 
 def _split_name(name: str, qualifier: str | None) -> tuple[str, str | None]:

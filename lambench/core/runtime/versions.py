@@ -18,7 +18,6 @@ complete or absent; two processes publishing at once get consecutive numbers.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
 import os
@@ -416,30 +415,26 @@ def config_sha256(config: FunctionConfig) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def _copy_tree(source: Path, target: Path) -> int:
-    size = 0
+def _copy_tree(source: Path, target: Path, copied: int) -> int:
+    """Copy `source` to `target`; returns `copied` plus its size, refusing AWS's unzipped limit."""
     target.mkdir(parents=True, exist_ok=True)
     for path in _walk(source):
         destination = target / path.relative_to(source)
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, destination)
-        size += destination.stat().st_size
-        if size > MAX_UNZIPPED_BYTES:
+        copied += destination.stat().st_size
+        if copied > MAX_UNZIPPED_BYTES:
             raise errors.InvalidParameterValueError(
                 f"Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes"
             )
-    return size
+    return copied
 
 
 def _snapshot(config: FunctionConfig, staging: Path) -> FunctionConfig:
-    size = _copy_tree(config.code_dir, staging / "code")
+    size = _copy_tree(config.code_dir, staging / "code", 0)
     layers = []
     for index, layer in enumerate(config.layers):
-        size += _copy_tree(layer, staging / "layers" / str(index))
-        if size > MAX_UNZIPPED_BYTES:
-            raise errors.InvalidParameterValueError(
-                f"Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes"
-            )
+        size = _copy_tree(layer, staging / "layers" / str(index), size)
         layers.append(staging / "layers" / str(index))
     return replace(config, code_dir=staging / "code", layers=tuple(layers))
 
@@ -525,13 +520,3 @@ def _version_from_json(function: str, directory: Path, data: Mapping[str, Any]) 
         description=data.get("Description", ""),
         last_modified=data.get("LastModified", ""),
     )
-
-
-@contextlib.contextmanager
-def temporary_store() -> Iterator[VersionStore]:
-    """A store in a temporary directory, removed afterwards (for tests and in-memory services)."""
-    root = tempfile.mkdtemp(prefix="lambench-versions-")
-    try:
-        yield VersionStore(root)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)

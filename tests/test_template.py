@@ -451,19 +451,62 @@ def test_stack_name_is_the_directory_name(tmp_path: Path) -> None:
     assert project.functions["Fn"].environment["S"] == "shop-backend"
 
 
+RESOLVABLE = (
+    "!Ref, !Sub and !GetAtt (Arn and names of buckets, queues, tables, topics and functions) "
+    "of parameters, resources, AWS::Region, AWS::AccountId and AWS::StackName"
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("!Ref Table", "Orders"),
+        ("!GetAtt Table.Arn", "arn:aws:dynamodb:us-east-1:123456789012:table/Orders"),
+        ('!Sub "${Table.Arn}/index/*"', "arn:aws:dynamodb:us-east-1:123456789012:table/Orders/index/*"),
+        ("!Ref Queue", "https://sqs.us-east-1.amazonaws.com/123456789012/Queue.fifo"),
+        ("!GetAtt [Queue, Arn]", "arn:aws:sqs:us-east-1:123456789012:Queue.fifo"),
+        ("!GetAtt Queue.QueueName", "Queue.fifo"),
+        ("!Ref Topic", "arn:aws:sns:us-east-1:123456789012:Topic"),
+        ("!GetAtt Topic.TopicName", "Topic"),
+        ("!Ref Bucket", "uploads-2"),
+        ("!GetAtt Bucket.Arn", "arn:aws:s3:::uploads-2"),
+        ("!GetAtt Fn.Arn", "arn:aws:lambda:us-east-1:123456789012:function:Fn"),
+    ],
+)
+def test_resource_references_resolve_as_cloudformation_does(tmp_path: Path, value: str, expected: str) -> None:
+    one_function(
+        tmp_path,
+        f"CodeUri: src\nHandler: app.handler\nEnvironment:\n  Variables:\n    V: {value}\n",
+        preamble="Parameters:\n  Stage:\n    Type: String\n    Default: x\n",
+    )
+    with (tmp_path / "template.yaml").open("a") as template:
+        template.write(
+            "  Table:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      TableName: !Sub '${Stage}'\n"
+            "  Queue:\n    Type: AWS::SQS::Queue\n    Properties:\n      FifoQueue: true\n"
+            "  Topic:\n    Type: AWS::SNS::Topic\n"
+            "  Bucket:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: uploads-2\n"
+        )
+    project = load_project(tmp_path, parameter_overrides={"Stage": "Orders"})
+    assert project.functions["Fn"].environment["V"] == expected
+    names = {resource.logical_id: resource.name for resource in project.cloud_resources}
+    assert names == {"Table": "Orders", "Queue": "Queue.fifo", "Topic": "Topic", "Bucket": "uploads-2"}
+
+
 @pytest.mark.parametrize(
     ("value", "detail"),
     [
         (
-            "!GetAtt Table.Arn",
-            "!GetAtt Table.Arn cannot be resolved locally; lambench resolves only !Ref and !Sub of "
-            "parameters, resources, AWS::Region, AWS::AccountId and AWS::StackName",
+            "!GetAtt Table.StreamArn",
+            "!GetAtt Table.StreamArn: lambench cannot resolve this attribute of a AWS::DynamoDB::Table "
+            "locally (it resolves: Arn)",
         ),
         (
-            '!Sub "${Table.Arn}/index"',
-            "!Sub ${Table.Arn}: resource attributes cannot be resolved locally; lambench resolves only "
-            "!Ref and !Sub of parameters, resources, AWS::Region, AWS::AccountId and AWS::StackName",
+            '!Sub "${Table.Nope}/index"',
+            "!GetAtt Table.Nope: lambench cannot resolve this attribute of a AWS::DynamoDB::Table "
+            "locally (it resolves: Arn)",
         ),
+        ("!GetAtt Ghost.Arn", "!GetAtt Ghost.Arn: Ghost is not a resource of this template"),
+        ("!If [a, b, c]", "!If [...] cannot be resolved locally; lambench resolves only " + RESOLVABLE),
         ("!Ref Missing", "!Ref Missing: Missing is not a parameter or resource of this template"),
         ("!Sub ${Missing}", "!Sub ${Missing}: Missing is not a parameter or resource of this template"),
         (
@@ -472,8 +515,7 @@ def test_stack_name_is_the_directory_name(tmp_path: Path) -> None:
         ),
         (
             "!Ref AWS::NoValue",
-            "!Ref AWS::NoValue: AWS::NoValue cannot be resolved locally; lambench resolves only !Ref and "
-            "!Sub of parameters, resources, AWS::Region, AWS::AccountId and AWS::StackName",
+            "!Ref AWS::NoValue: AWS::NoValue cannot be resolved locally; lambench resolves only " + RESOLVABLE,
         ),
         ("[a, b]", "expected a string, got a list"),
         ("{Key: value}", "expected a string, got a mapping"),
@@ -526,8 +568,7 @@ def test_unresolvable_global_environment_value(tmp_path: Path) -> None:
     )
     assert load_error(tmp_path) == (
         "template.yaml:5: Globals.Function.Environment.Variables.SHARED: !ImportValue exported-name "
-        "cannot be resolved locally; lambench resolves only !Ref and !Sub of parameters, resources, "
-        "AWS::Region, AWS::AccountId and AWS::StackName"
+        "cannot be resolved locally; lambench resolves only " + RESOLVABLE
     )
 
 
@@ -734,8 +775,7 @@ def test_layer_version_with_s3_content(tmp_path: Path) -> None:
         (
             "CodeUri: src\nHandler: app.handler\nTimeout: !If [IsProd, 30, 3]\n",
             "template.yaml:7: Resources.Fn.Properties.Timeout: !If [...] cannot be resolved locally; "
-            "lambench resolves only !Ref and !Sub of parameters, resources, AWS::Region, AWS::AccountId "
-            "and AWS::StackName",
+            "lambench resolves only " + RESOLVABLE,
         ),
     ],
 )

@@ -20,6 +20,8 @@ from pathlib import Path
 import yaml
 from yaml.reader import ReaderError
 
+from lambench.core import cloud_resources
+from lambench.core.cloud_resources import CloudResource
 from lambench.core.config import ConfigError, FunctionConfig, LoggingConfig
 from lambench.core.limits import (
     DEFAULT_MEMORY_MB,
@@ -78,7 +80,10 @@ _LOGGING_KEYS = {
     "SystemLogLevel": "system_log_level",
     "LogGroup": "log_group",
 }
-_RESOLVABLE = "!Ref and !Sub of parameters, resources, AWS::Region, AWS::AccountId and AWS::StackName"
+_RESOLVABLE = (
+    "!Ref, !Sub and !GetAtt (Arn and names of buckets, queues, tables, topics and functions) "
+    "of parameters, resources, AWS::Region, AWS::AccountId and AWS::StackName"
+)
 _SUB_VARIABLE_RE = re.compile(r"\$\{([^}]*)\}")
 _URI_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _NAME_INVALID_RE = re.compile(r"[^A-Za-z0-9_-]+")
@@ -148,6 +153,7 @@ class Project:
     logical_ids: dict[str, str] = field(default_factory=dict)
     resources: dict[str, dict[str, object]] = field(default_factory=dict)
     deployments: dict[str, Deployment] = field(default_factory=dict)
+    cloud_resources: list[CloudResource] = field(default_factory=list)
 
     @property
     def stack_name(self) -> str:
@@ -500,6 +506,9 @@ class _TemplateReader:
         # Logical id -> resource type, and the function name each function resource gets.
         self.types: dict[object, str] = {}
         self.function_names: dict[object, str] = {}
+        # Names of the resources created in the embedded account, worked out on first reference.
+        self.cloud_names: dict[object, str] = {}
+        self._naming: set[object] = set()
 
     def error(self, node: _Node, detail: str) -> TemplateError:
         """A TemplateError pointing at `node`."""
@@ -569,6 +578,9 @@ class _TemplateReader:
                 for key, child in props.entries.items()
                 if key not in _HANDLED_PROPERTIES
             }
+        for logical_id, resource_type in self.types.items():
+            if resource_type in cloud_resources.NAME_PROPERTIES:
+                project.cloud_resources.append(self._cloud_resource(logical_id, resource_type))
 
     def _deployment(self, props: _Node) -> Deployment:
         entries = props.entries
@@ -881,6 +893,8 @@ class _TemplateReader:
             return self._ref(function, node)
         if function.name == "Fn::Sub":
             return self._sub(function, node)
+        if function.name == "Fn::GetAtt":
+            return self._get_att(function.value, node)
         raise self.error(node, f"{function} cannot be resolved locally; lambench resolves only {_RESOLVABLE}")
 
     def _ref(self, function: Intrinsic, node: _Node) -> object:
@@ -910,8 +924,12 @@ class _TemplateReader:
                 node, f"{written}: {name} cannot be resolved locally; lambench resolves only {_RESOLVABLE}"
             )
         if name in self.types:
-            # lambench creates the template's resources under their logical ids; a function's
-            # reference is its function name, which is what lambench registers it under.
+            resource_type = self.types[name]
+            if resource_type in cloud_resources.NAME_PROPERTIES:
+                return cloud_resources.ref_value(
+                    resource_type, self._cloud_name(name, node), self.region, ACCOUNT_ID
+                )
+            # A function's reference is its function name, which is what lambench registers it under.
             return self.function_names.get(name, name)
         raise self.error(node, f"{written}: {name} is not a parameter or resource of this template")
 
@@ -942,11 +960,7 @@ class _TemplateReader:
             if name in variables:
                 value = self._evaluate(variables[name], node)
             elif "." in name:
-                raise self.error(
-                    node,
-                    f"!Sub ${{{name}}}: resource attributes cannot be resolved locally; "
-                    f"lambench resolves only {_RESOLVABLE}",
-                )
+                value = self._get_att(name, node)
             else:
                 value = self._lookup(name, node, f"!Sub ${{{name}}}")
             if isinstance(value, (dict, list)) or value is None:
@@ -954,6 +968,78 @@ class _TemplateReader:
             return str(value).lower() if isinstance(value, bool) else str(value)
 
         return _SUB_VARIABLE_RE.sub(substitute, argument)
+
+
+    def _get_att(self, argument: object, node: _Node) -> str:
+        if isinstance(argument, str) and "." in argument:
+            logical_id, _, attr = argument.partition(".")
+        elif isinstance(argument, list) and len(argument) == 2 and all(isinstance(a, str) for a in argument):
+            logical_id, attr = argument
+        else:
+            raise self.error(node, f"!GetAtt needs Resource.Attribute, got {argument!r}")
+        written = f"!GetAtt {logical_id}.{attr}"
+        resource_type = self.types.get(logical_id)
+        if resource_type is None:
+            raise self.error(node, f"{written}: {logical_id} is not a resource of this template")
+        if resource_type == SERVERLESS_FUNCTION:
+            name = self.function_names[logical_id]
+        elif resource_type in cloud_resources.NAME_PROPERTIES:
+            name = self._cloud_name(logical_id, node)
+        else:
+            name = logical_id
+        value = cloud_resources.attribute(resource_type, name, attr, self.region, ACCOUNT_ID)
+        if value is None:
+            known = ", ".join(cloud_resources.ATTRIBUTES.get(resource_type, ())) or "none"
+            raise self.error(
+                node,
+                f"{written}: lambench cannot resolve this attribute of a {resource_type} locally "
+                f"(it resolves: {known})",
+            )
+        return value
+
+    def _cloud_name(self, logical_id: object, node: _Node) -> str:
+        """The physical name of a bucket, queue, table or topic: its name property or its logical id."""
+        if logical_id in self.cloud_names:
+            return self.cloud_names[logical_id]
+        if logical_id in self._naming:
+            raise self.error(node, f"{logical_id}'s name refers to itself")
+        self._naming.add(logical_id)
+        resource_type = self.types[logical_id]
+        props = self._properties(self.resources[logical_id])
+        assert props.entries is not None
+        name_node = props.entries.get(cloud_resources.NAME_PROPERTIES[resource_type])
+        if name_node is not None:
+            name = self._string(name_node, "a name")
+        else:
+            fifo = props.entries.get("FifoQueue")
+            is_fifo = fifo is not None and self._scalar(fifo, "true or false") in (True, "true")
+            name = cloud_resources.default_name(resource_type, str(logical_id), fifo=is_fifo)
+        self._naming.discard(logical_id)
+        self.cloud_names[logical_id] = name
+        return name
+
+    def _cloud_resource(self, logical_id: object, resource_type: str) -> CloudResource:
+        props = self._properties(self.resources[logical_id])
+        assert props.entries is not None
+        used = cloud_resources.USED_PROPERTIES[resource_type]
+        return CloudResource(
+            logical_id=str(logical_id),
+            type=resource_type,
+            name=self._cloud_name(logical_id, props),
+            properties={
+                str(key): self._resolve(child) for key, child in props.entries.items() if key in used
+            },
+        )
+
+    def _resolve(self, node: _Node) -> object:
+        """A property tree with every intrinsic function evaluated."""
+        if node.entries is not None:
+            if _as_intrinsic(_plain_node(node)) is not None:
+                return self._evaluate(_plain_node(node), node)
+            return {key: self._resolve(child) for key, child in node.entries.items()}
+        if node.items is not None:
+            return [self._resolve(child) for child in node.items]
+        return self._evaluate(node.value, node)
 
 
 def _drop_empty(entries: Mapping[object, _Node]) -> dict[object, _Node]:

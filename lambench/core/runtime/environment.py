@@ -166,6 +166,7 @@ class ExecutionEnvironment:
         hooks: EnvironmentHooks,
         init_type: str = "on-demand",
         credentials: dict[str, str] | None = None,
+        account_environment: dict[str, str] | None = None,
         python: str = sys.executable,
     ) -> None:
         self.config = config
@@ -185,6 +186,7 @@ class ExecutionEnvironment:
         self._hooks = hooks
         self._python = python
         self._credentials = credentials
+        self._account_environment = account_environment
         self._tmp_dir = tempfile.mkdtemp(prefix=f"lambench-{config.name}-")
         self._listener = runtime_api.open_listener()
         self.runtime_api = f"127.0.0.1:{self._listener.getsockname()[1]}"
@@ -334,6 +336,7 @@ class ExecutionEnvironment:
             tmp_dir=self._tmp_dir,
             init_type=self.init_type,
             credentials=self._credentials,
+            account_environment=self._account_environment,
         )
         channel: socket.socket | None = None
         pass_fds: tuple[int, ...] = ()

@@ -36,9 +36,15 @@ def build_environment(
     tmp_dir: str,
     init_type: str = "on-demand",
     credentials: Mapping[str, str] | None = None,
+    account_environment: Mapping[str, str] | None = None,
     extra_platform: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Every variable of the runtime process, in AWS's precedence order."""
+    """Every variable of the runtime process, in AWS's precedence order.
+
+    `account_environment` points the function's SDK at the account lambench provides (the embedded
+    moto's `AWS_ENDPOINT_URL`); the function's own variables win over it, so a template may still
+    aim one function elsewhere.
+    """
     code = str(config.code_dir)
     runtime_dir = str(PYTHON_RUNTIME_DIR)
     layer_dirs = [str(layer) for layer in config.layers]
@@ -71,6 +77,8 @@ def build_environment(
         unreserved_defaults["PYTHONPATH"] = runtime_dir
         unreserved_defaults["LC_CTYPE"] = "C.UTF-8"
     for key, value in unreserved_defaults.items():
+        env.setdefault(key, value)
+    for key, value in (account_environment or {}).items():
         env.setdefault(key, value)
     # Unreserved platform variables win over the customer's (RAPID's order).
     env.update(

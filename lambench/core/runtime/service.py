@@ -145,6 +145,7 @@ class LocalLambda:
         probe: MemoryProbe | None = None,
         python: str = sys.executable,
         credentials: Mapping[str, str] | None = None,
+        account_environment: Mapping[str, str] | None = None,
         limits: ConcurrencyLimits | None = None,
         versions: VersionStore | Path | str | None = None,
         keep_alive_s: float = DEFAULT_KEEP_ALIVE_S,
@@ -165,6 +166,7 @@ class LocalLambda:
         self._probe = probe or default_probe()
         self._python = python
         self._credentials = dict(credentials) if credentials else None
+        self._account_environment = dict(account_environment) if account_environment else None
         self._concurrency = AccountConcurrency(limits)
         self._owned_versions_dir: str | None = None
         if isinstance(versions, VersionStore):
@@ -719,6 +721,7 @@ class LocalLambda:
             init_type=init_type,
             python=self._python,
             credentials=self._credentials,
+            account_environment=self._account_environment,
         )
         with self._lock:
             self._stats[config.name].environments_created += 1

@@ -1,0 +1,142 @@
+"""The embedded account of one project: moto, the template's resources, logs and metrics.
+
+`EmbeddedAccount` owns an `EmbeddedMoto` (or joins one that `lambench serve` runs for the project,
+see `shared.py`), creates the template's resources and registers the functions when moto starts,
+routes Lambda invokes to the engine, and mirrors the engine's logs and metrics into CloudWatch.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from lambench.core.cloud_resources import CloudResource
+from lambench.core.embedded.cloudwatch_sink import CloudWatchSink
+from lambench.core.embedded.lambda_route import LambdaInvokeRoute
+from lambench.core.embedded.server import EmbeddedMoto
+
+if TYPE_CHECKING:
+    from lambench.core.runtime.service import LocalLambda
+
+_log = logging.getLogger(__name__)
+
+#: The credentials a user (or a function) presents to the embedded account; moto accepts any.
+FAKE_ACCESS_KEY_ID = "LAMBENCHFAKEACCESSKEY"
+FAKE_SECRET_ACCESS_KEY = "lambench/fake/secret/access/key/not/real"
+
+
+class EmbeddedAccount:
+    """moto for one project, filled from its template and fed by its engine.
+
+    With `endpoint` given, the account is one another lambench process serves: nothing is started
+    here and the resources already exist there. Otherwise moto is bound now and started on first
+    need (a client connecting, or `start()`).
+    """
+
+    def __init__(
+        self,
+        *,
+        region: str,
+        resources: Iterable[CloudResource] = (),
+        host: str = "127.0.0.1",
+        port: int = 0,
+        endpoint: str | None = None,
+    ) -> None:
+        self.region = region
+        self._resources = list(resources)
+        self._moto = EmbeddedMoto(host, port) if endpoint is None else None
+        self._endpoint = endpoint or (self._moto.endpoint if self._moto else "")
+        self._sink: CloudWatchSink | None = None
+        self._service: LocalLambda | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._clients: Callable[[str], Any] | None = None
+        self._clients_lock = threading.Lock()
+        self.problems: list[str] = []
+
+    @property
+    def endpoint(self) -> str:
+        """The account's URL, for `AWS_ENDPOINT_URL`."""
+        return self._endpoint
+
+    @property
+    def shared(self) -> bool:
+        """Whether another process (`lambench serve`) runs this account."""
+        return self._moto is None
+
+    @property
+    def started(self) -> bool:
+        """Whether moto is up (always true for a shared account)."""
+        return self._moto is None or self._moto.started
+
+    @property
+    def startup_s(self) -> float | None:
+        """Seconds from moto's first need to the account being open, once it is."""
+        return self._moto.startup_s if self._moto else None
+
+    def function_environment(self) -> dict[str, str]:
+        """Variables that point a function's SDK at this account."""
+        return {"AWS_ENDPOINT_URL": self.endpoint}
+
+    def user_environment(self) -> dict[str, str]:
+        """Variables a user exports to point the AWS CLI or scripts at this account."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_ACCESS_KEY,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+        }
+
+    def attach(self, service: LocalLambda, reserved: Mapping[str, int | None] | None = None) -> None:
+        """Serve `service`'s functions from this account and mirror its logs and metrics."""
+        self._service = service
+        groups = {config.name: config.log_group for config in service.functions()}
+        self._sink = CloudWatchSink(lambda name: groups.get(name) or f"/aws/lambda/{name}")
+        self._unsubscribe = service.subscribe(self._sink.subscriber)
+        if self._moto is None:
+            self._sink.start(self.client)
+            return
+        self._moto.add_route(LambdaInvokeRoute(service))
+        functions = service.functions()
+        reserved = dict(reserved or {})
+
+        def fill(endpoint: str) -> None:
+            from lambench.core.embedded import provision
+
+            clients = self.client
+            self.problems += provision.create_resources(clients, self._resources, self.region)
+            self.problems += provision.register_functions(clients, functions, reserved)
+            assert self._sink is not None
+            self._sink.start(clients)
+
+        self._moto.add_start_hook(fill)
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start moto now and wait until the account is filled and open."""
+        if self._moto is not None:
+            self._moto.start(timeout)
+
+    def client(self, service_name: str) -> Any:
+        """A boto3 client on this account for lambench's own requests."""
+        with self._clients_lock:
+            if self._clients is None:
+                from lambench.core.embedded.provision import internal_client_factory
+
+                self._clients = internal_client_factory(self.endpoint, self.region)
+        return self._clients(service_name)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until the logs and metrics published so far are in CloudWatch."""
+        return self._sink is not None and self.started and self._sink.flush(timeout)
+
+    def close(self) -> None:
+        """Stop mirroring, write what is pending, stop moto (if this process runs it)."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._sink is not None:
+            self._sink.close()
+        if self._moto is not None:
+            self._moto.stop()

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from lambench.core.limits import DEFAULT_MEMORY_MB, DEFAULT_RUNTIME, DEFAULT_TIMEOUT_S, SUPPORTED_RUNTIMES
 
 if TYPE_CHECKING:
+    from lambench.core.backends.local import LocalBackend
+    from lambench.core.cloud_resources import CloudResource
     from lambench.core.config import FunctionConfig
     from lambench.core.runtime.service import LocalLambda
     from lambench.core.template import Deployment
@@ -64,6 +66,7 @@ class Loaded:
 
     functions: dict[str, FunctionConfig]
     deployments: dict[str, Deployment] = field(default_factory=dict)
+    resources: list[CloudResource] = field(default_factory=list)
 
 
 def load_project_functions(args: argparse.Namespace) -> Loaded:
@@ -85,7 +88,7 @@ def load_project_functions(args: argparse.Namespace) -> Loaded:
             )
             return Loaded({config.name: config})
         project = load_project(project_dir)
-        return Loaded(dict(project.functions), dict(project.deployments))
+        return Loaded(dict(project.functions), dict(project.deployments), list(project.cloud_resources))
     except ConfigError as exc:
         raise UserError(str(exc)) from None
 
@@ -109,6 +112,7 @@ def versions_dir(args: argparse.Namespace) -> Path:
     return Path(args.project) / ".lambench" / "versions"
 
 
+@contextlib.contextmanager
 def open_service(
     args: argparse.Namespace,
     loaded: Loaded,
@@ -116,27 +120,51 @@ def open_service(
     publish: Callable[[str], bool] = lambda function: False,
     provision: Callable[[str, str], bool] = lambda function, alias: False,
     **options: Any,
-) -> LocalLambda:
-    """A local service for the project, its versions store and its template's deployment settings.
+) -> Iterator[LocalLambda]:
+    """The project's local service, ready to invoke; closed (with its account) on leaving.
 
     Reserved concurrency always applies; AutoPublishAlias runs for the functions `publish` names
     and provisioned concurrency starts where `provision` says (see `apply_deployments`).
-    `options` go to `LocalLambda` (limits, keep-alive, ...). The caller closes the service.
+    `options` go to `LocalLambda` (limits, keep-alive, ...).
     """
+    with open_local_backend(args, loaded, publish=publish, provision=provision, **options) as backend:
+        yield backend.service
+
+
+@contextlib.contextmanager
+def open_local_backend(
+    args: argparse.Namespace,
+    loaded: Loaded,
+    *,
+    publish: Callable[[str], bool] = lambda function: False,
+    provision: Callable[[str, str], bool] = lambda function, alias: False,
+    share: bool = True,
+    **options: Any,
+) -> Iterator[LocalBackend]:
+    """The project's local backend: engine, embedded account (or the served one) and log store."""
+    from lambench.core.backends.local import LocalBackend
     from lambench.core.config import ConfigError
     from lambench.core.deploy import apply_deployments
-    from lambench.core.runtime.service import LocalLambda
 
-    service = LocalLambda(loaded.functions.values(), versions=versions_dir(args), **options)
+    region = next((config.region for config in loaded.functions.values()), "us-east-1")
+    backend = LocalBackend(
+        loaded.functions.values(),
+        project_dir=Path(args.project).resolve(),
+        region=region,
+        resources=loaded.resources,
+        reserved={name: d.reserved_concurrency for name, d in loaded.deployments.items()},
+        share=share,
+        versions=versions_dir(args),
+        **options,
+    )
     try:
-        apply_deployments(service, loaded.deployments, publish=publish, provision=provision)
-    except ConfigError as exc:
-        service.close()
-        raise UserError(str(exc)) from None
-    except BaseException:
-        service.close()
-        raise
-    return service
+        try:
+            apply_deployments(backend.service, loaded.deployments, publish=publish, provision=provision)
+        except ConfigError as exc:
+            raise UserError(str(exc)) from None
+        yield backend
+    finally:
+        backend.close()
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ import os
 import sys
 from typing import Any
 
+from lambench.cli.backend_options import add_backend_options, check_backend_options, open_backend
 from lambench.cli.common import (
     Loaded,
     UserError,
@@ -46,7 +47,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="print one JSON object with the payload, logs, durations, memory and cold/warm",
     )
+    parser.add_argument(
+        "--async",
+        dest="asynchronous",
+        action="store_true",
+        help="invoke with InvocationType Event: the service answers 202 at once; locally lambench then "
+        "waits for the function and prints its logs",
+    )
     add_adhoc_options(parser)
+    add_backend_options(parser, invoke=True)
     parser.set_defaults(run=run)
 
 
@@ -123,6 +132,9 @@ def _stdin_has_data() -> bool:
 
 def run(args: argparse.Namespace) -> int:
     """Invoke once and print the result."""
+    check_backend_options(args)
+    if args.backend == "aws":
+        return _run_remote(args)
     if not args.name and not args.handler:
         raise UserError("name a function to invoke (see 'lambench functions'), or give --handler")
     loaded = load_project_functions(args)
@@ -143,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
         if qualifier is not None and provision(base_name, qualifier) and _has_provisioned(loaded, base_name):
             print(f"lambench: starting provisioned environments of {name}...", file=sys.stderr)
             service.wait_provisioned(base_name, qualifier)
+        if args.asynchronous:
+            return _run_local_async(service, name, event, args.json)
         result = service.invoke(name, event)
     if args.json:
         print(json.dumps(_as_json(result), indent=2))
@@ -155,6 +169,104 @@ def run(args: argparse.Namespace) -> int:
             out.write(b"\n")
         out.flush()
     return 1 if result.function_error else 0
+
+
+def _run_local_async(service: Any, name: str, event: bytes, as_json: bool) -> int:
+    """An Event invoke: print the 202, then wait for the function and print its log lines."""
+    import threading
+
+    from lambench.core.runtime.records import Lifecycle, LifecycleRecord, LogRecord
+
+    lines: list[str] = []
+    done = threading.Event()
+    request: list[str] = []
+    early: list[object] = []
+
+    lock = threading.Lock()
+
+    def watch(record: object) -> None:
+        # Records may arrive before invoke() has returned the request id: hold them until it has.
+        with lock:
+            if not request:
+                early.append(record)
+                return
+            take(record)
+
+    def take(record: object) -> None:
+        if isinstance(record, LogRecord) and record.request_id == request[0]:
+            lines.append(record.message)
+        elif (
+            isinstance(record, LifecycleRecord)
+            and record.kind is Lifecycle.INVOKE_END
+            and record.request_id == request[0]
+        ):
+            done.set()
+
+    unsubscribe = service.subscribe(watch)
+    try:
+        result = service.invoke(name, event, invocation_type="Event")
+        with lock:
+            request.append(result.request_id)
+            for record in early:
+                take(record)
+        print(
+            f"lambench: accepted (202), request id {result.request_id}; waiting for the function",
+            file=sys.stderr,
+        )
+        done.wait()
+    finally:
+        unsubscribe()
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "requestId": result.request_id,
+                    "statusCode": 202,
+                    "logs": "".join(f"{line}\n" for line in lines),
+                },
+                indent=2,
+            )
+        )
+    else:
+        sys.stderr.write("".join(f"{line}\n" for line in lines))
+    return 0
+
+
+def _run_remote(args: argparse.Namespace) -> int:
+    """Invoke in a real account (needs --allow-invoke)."""
+    if not args.name:
+        raise UserError("name the function to invoke")
+    if args.handler:
+        raise UserError("--handler describes a local function; it cannot be used with --backend aws")
+    name, _, qualifier = args.name.partition(":")
+    event = read_event(args, name)
+    with open_backend(args) as backend:
+        outcome = backend.invoke(
+            name,
+            event,
+            qualifier=qualifier or None,
+            invocation_type="Event" if args.asynchronous else "RequestResponse",
+        )
+    if args.json:
+        import dataclasses
+
+        data = dataclasses.asdict(outcome)
+        text = outcome.payload.decode("utf-8", "replace")
+        try:
+            data["payload"] = json.loads(text) if text else None
+        except ValueError:
+            data["payload"] = text
+        print(json.dumps(data, indent=2))
+    else:
+        if outcome.logs:
+            sys.stderr.write(outcome.logs if outcome.logs.endswith("\n") else outcome.logs + "\n")
+        if outcome.status_code == 202:
+            print(f"lambench: accepted (202), request id {outcome.request_id}", file=sys.stderr)
+        else:
+            out = sys.stdout.buffer
+            out.write(outcome.payload + (b"" if outcome.payload.endswith(b"\n") else b"\n"))
+            out.flush()
+    return 1 if outcome.function_error else 0
 
 
 def _has_provisioned(loaded: Loaded, name: str) -> bool:

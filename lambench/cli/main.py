@@ -11,8 +11,20 @@ import sys
 from collections.abc import Sequence
 
 from lambench import __version__
-from lambench.cli import events_cmd, functions_cmd, invoke_cmd, load_cmd, versions_cmd
+from lambench.cli import (
+    events_cmd,
+    functions_cmd,
+    invoke_cmd,
+    load_cmd,
+    logs_cmd,
+    serve_cmd,
+    versions_cmd,
+)
 from lambench.cli.common import UserError, fail
+from lambench.core.backends.base import BackendError
+
+#: Exit status when AWS (or the embedded account) refused or could not be reached.
+EXIT_BACKEND = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,15 +35,25 @@ def build_parser() -> argparse.ArgumentParser:
             "A workbench for AWS Lambda: runs your functions locally with the real execution model "
             "(cold and warm starts, timeouts, memory limits, AWS's exact errors and log lines)."
         ),
-        epilog="Run 'lambench COMMAND --help' for a command's options.",
+        epilog=(
+            "Run 'lambench COMMAND --help' for a command's options. Exit status: 0 success, 1 a function "
+            "error, 2 a usage error, 3 an error from AWS (credentials, permissions, network)."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"lambench {__version__}")
+    parser.add_argument(
+        "--endpoint",
+        action="store_true",
+        help="print the endpoint of the embedded account 'lambench serve' runs for this directory, and exit",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     functions_cmd.register(subparsers)
     invoke_cmd.register(subparsers)
     events_cmd.register(subparsers)
     versions_cmd.register(subparsers)
     load_cmd.register(subparsers)
+    logs_cmd.register(subparsers)
+    serve_cmd.register(subparsers)
     return parser
 
 
@@ -39,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the process exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.endpoint and not getattr(args, "run", None):
+        args = parser.parse_args(["env", "--endpoint"])
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
@@ -46,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except UserError as exc:
         return fail(str(exc))
+    except BackendError as exc:
+        print(f"lambench: error: {exc.message}", file=sys.stderr)
+        return EXIT_BACKEND
     except KeyboardInterrupt:
         print("lambench: interrupted", file=sys.stderr)
         return 130

@@ -27,6 +27,17 @@ FAKE_ACCESS_KEY_ID = "LAMBENCHFAKEACCESSKEY"
 FAKE_SECRET_ACCESS_KEY = "lambench/fake/secret/access/key/not/real"
 
 
+def user_environment(endpoint: str, region: str) -> dict[str, str]:
+    """Variables a user exports to point the AWS CLI or scripts at an embedded account."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_ACCESS_KEY,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+    }
+
+
 class EmbeddedAccount:
     """moto for one project, filled from its template and fed by its engine.
 
@@ -81,13 +92,7 @@ class EmbeddedAccount:
 
     def user_environment(self) -> dict[str, str]:
         """Variables a user exports to point the AWS CLI or scripts at this account."""
-        return {
-            "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY_ID,
-            "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_ACCESS_KEY,
-            "AWS_DEFAULT_REGION": self.region,
-            "AWS_REGION": self.region,
-        }
+        return user_environment(self.endpoint, self.region)
 
     def attach(self, service: LocalLambda, reserved: Mapping[str, int | None] | None = None) -> None:
         """Serve `service`'s functions from this account and mirror its logs and metrics."""

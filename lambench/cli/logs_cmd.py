@@ -1,0 +1,157 @@
+"""`lambench logs [FN]`: print or follow a function's log, locally or from a real account."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import sys
+import threading
+import time
+from types import FrameType
+from typing import TextIO
+
+from lambench.cli.backend_options import add_backend_options, open_backend
+from lambench.cli.common import UserError, add_project_option
+from lambench.core.logs.model import LEVELS, LogLine, LogQuery
+from lambench.core.logs.parse import is_platform_line
+
+_DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_STREAM_RE = re.compile(r"^\d{4}/\d\d/\d\d/(\[[^\]]*\])([0-9a-f]{6})")
+
+# ANSI styles by level; platform lines (START/END/REPORT) get their own so output stands apart.
+_RESET = "\x1b[0m"
+_STYLES = {
+    "TRACE": "\x1b[2m",
+    "DEBUG": "\x1b[2m",
+    "WARN": "\x1b[33m",
+    "ERROR": "\x1b[31m",
+    "FATAL": "\x1b[1;31m",
+}
+_PLATFORM_STYLE = "\x1b[36m"
+_DIM = "\x1b[2m"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `logs` command."""
+    parser = subparsers.add_parser(
+        "logs",
+        help="print or follow a function's log",
+        description=(
+            "Print a function's log lines (platform lines and your output), oldest first, with the time "
+            "and the environment (log stream) each came from. Locally the log is the project's "
+            "(.lambench/logs/, written by every lambench command that runs functions, so --follow in one "
+            "terminal shows invokes made in another); with --backend aws it is the function's CloudWatch "
+            "log group, followed with Live Tail where allowed and by polling otherwise. Colored by level "
+            "on a terminal, plain when piped."
+        ),
+    )
+    parser.add_argument(
+        "name", nargs="?", metavar="FN", help="the function (every function when omitted, local only)"
+    )
+    add_project_option(parser)
+    parser.add_argument("-f", "--follow", action="store_true", help="keep printing new lines until Ctrl-C")
+    parser.add_argument("--filter", metavar="TEXT", help="only lines containing TEXT")
+    parser.add_argument("--request-id", metavar="ID", help="only the lines of one request")
+    parser.add_argument(
+        "--level", type=str.upper, choices=LEVELS, help="only lines of this level or more severe"
+    )
+    parser.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="start this long ago (30s, 10m, 2h, 1d) or at an ISO time (default: everything kept locally, "
+        "the last hour from AWS; from now with --follow)",
+    )
+    parser.add_argument(
+        "--color", choices=("auto", "always", "never"), default="auto", help="(default: auto)"
+    )
+    add_backend_options(parser)
+    parser.set_defaults(run=run)
+
+
+def parse_since(text: str, now: float | None = None) -> float:
+    """Seconds since the epoch for `30s`/`10m`/`2h`/`1d` ago or an ISO 8601 time."""
+    now = time.time() if now is None else now
+    match = _DURATION_RE.match(text.strip())
+    if match:
+        return now - float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    import datetime
+
+    try:
+        when = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(
+            f"--since {text!r}: give a duration such as 30s, 10m, 2h, 1d, or an ISO time"
+        ) from None
+    if when.tzinfo is None:
+        when = when.astimezone()
+    return when.timestamp()
+
+
+def format_line(line: LogLine, *, color: bool, show_function: bool) -> str:
+    """One printed line: time, environment, (function), text; styled by level when `color`."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(line.time)) + f".{int(line.time * 1000) % 1000:03d}"
+    match = _STREAM_RE.match(line.stream)
+    environment = match.group(1) + match.group(2) if match else line.stream[-16:]
+    prefix = f"{stamp} {environment}"
+    if show_function:
+        prefix += f" {line.function}"
+    text = line.text.rstrip("\n").replace("\t", "  ")
+    if not color:
+        return f"{prefix}  {text}"
+    style = _PLATFORM_STYLE if is_platform_line(line.text) else _STYLES.get(line.level or "", "")
+    body = f"{style}{text}{_RESET}" if style else text
+    return f"{_DIM}{prefix}{_RESET}  {body}"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print (and with --follow, keep printing) the matching lines."""
+    if args.backend == "aws" and not args.name:
+        raise UserError("name the function whose log to read (--backend aws reads one log group)")
+    query = LogQuery(
+        function=args.name,
+        since=parse_since(args.since) if args.since else None,
+        follow=args.follow,
+        text=args.filter,
+        request_id=args.request_id,
+        level=args.level,
+    )
+    out: TextIO = sys.stdout
+    color = args.color == "always" or (args.color == "auto" and out.isatty())
+    stop = threading.Event()
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        # A flag, not an exception: the tail winds down at its next wait and everything closes.
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, on_interrupt) if args.follow else None
+    try:
+        with open_backend(args) as backend:
+            if args.name and args.backend == "local":
+                names = [f.name for f in backend.list_functions()]
+                if args.name not in names:
+                    raise UserError(
+                        f"no function named {args.name!r} in {args.project} (functions: {', '.join(names)})"
+                    )
+            printed = 0
+            for batch in backend.tail(query, stop):
+                if batch.notice:
+                    print(f"lambench: {batch.notice}", file=sys.stderr, flush=True)
+                if batch.lines:
+                    out.write(
+                        "".join(
+                            format_line(line, color=color, show_function=not args.name) + "\n"
+                            for line in batch.lines
+                        )
+                    )
+                    out.flush()
+                    printed += len(batch.lines)
+                if stop.is_set():
+                    break
+            if printed == 0 and not args.follow:
+                print("lambench: no matching log lines", file=sys.stderr)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    return 0

@@ -1,0 +1,139 @@
+"""`lambench serve` and `lambench env`: keep the project's embedded account running, and point tools at it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from lambench.cli.common import UserError, add_project_option, load_project_functions, open_local_backend
+
+if TYPE_CHECKING:
+    from lambench.core.backends.local import LocalBackend
+    from lambench.core.cloud_resources import CloudResource
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `serve` and `env` commands."""
+    serve = subparsers.add_parser(
+        "serve",
+        help="run the project's embedded AWS account until Ctrl-C",
+        description=(
+            "Start the project's embedded account (moto on 127.0.0.1) with the template's buckets, queues, "
+            "tables and topics, and its functions registered and invocable through the Lambda API on "
+            "lambench's engine. While it runs, other lambench commands of the project (invoke, load) use "
+            "this account instead of a private one, so what handlers write can be inspected afterwards, "
+            "and 'lambench env' prints the variables that point the AWS CLI at it."
+        ),
+    )
+    add_project_option(serve)
+    serve.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    serve.set_defaults(run=run_serve)
+
+    env = subparsers.add_parser(
+        "env",
+        help="print the variables that point the AWS CLI at the running embedded account",
+        description=(
+            "Print 'export' lines for AWS_ENDPOINT_URL, fake credentials and the region of the account a "
+            "running 'lambench serve' holds for the project; eval them in a shell "
+            '(eval "$(lambench env)") and the AWS CLI, boto3 and the SDKs talk to it.'
+        ),
+    )
+    add_project_option(env)
+    form = env.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print a JSON object instead")
+    form.add_argument("--endpoint", action="store_true", help="print only the endpoint URL")
+    env.set_defaults(run=run_env)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Serve until SIGINT or SIGTERM."""
+    from lambench.core.embedded import shared
+
+    if not 0 <= args.port <= 65535:
+        raise UserError(f"--port {args.port}: give a port between 1 and 65535 (or 0 for a free one)")
+    project = Path(args.project).resolve()
+    running = shared.find(project)
+    if running is not None:
+        raise UserError(
+            f"an embedded account already runs for {project} at {running.endpoint} (pid {running.pid})"
+        )
+    loaded = load_project_functions(args)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            context = open_local_backend(args, loaded, share=False, port=args.port)
+            backend = context.__enter__()
+        except OSError as exc:
+            raise UserError(f"cannot listen on port {args.port}: {exc.strerror}") from None
+        try:
+            print(
+                f"lambench: starting the embedded account for {project.name}...", file=sys.stderr, flush=True
+            )
+            backend.account.start()
+            account = shared.SharedAccount(os.getpid(), backend.account.endpoint, backend.region)
+            shared.publish(project, account)
+            try:
+                _print_banner(backend, loaded.resources)
+                stop.wait()
+                print("\nlambench: stopping the embedded account", file=sys.stderr)
+            finally:
+                shared.withdraw(project, os.getpid())
+        finally:
+            context.__exit__(None, None, None)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+def _print_banner(backend: LocalBackend, resources: list[CloudResource]) -> None:
+    account = backend.account
+    lines = [
+        f"lambench: embedded account at {account.endpoint} ({account.region}), "
+        f"ready in {account.startup_s or 0:.2f} s",
+        f"  functions: {', '.join(f.name for f in backend.list_functions()) or 'none'}",
+    ]
+    if resources:
+        lines.append("  resources: " + ", ".join(f"{r.name} ({r.type})" for r in resources))
+    for problem in account.problems:
+        lines.append(f"  not created: {problem}")
+    lines += ["", 'Point the AWS CLI or your scripts at it (or run: eval "$(lambench env)"):']
+    lines += [f"  export {key}={shlex.quote(value)}" for key, value in account.user_environment().items()]
+    lines += ["", "  e.g. aws lambda invoke --function-name hello /dev/stdout", "", "Press Ctrl-C to stop."]
+    print("\n".join(lines), flush=True)
+
+
+def run_env(args: argparse.Namespace) -> int:
+    """Print the exports for the running account."""
+    from lambench.core.embedded import shared
+    from lambench.core.embedded.account import user_environment
+
+    project = Path(args.project).resolve()
+    account = shared.find(project)
+    if account is None:
+        raise UserError(
+            f"no embedded account is running for {project}; start one with "
+            f"'lambench serve --project {shlex.quote(args.project)}' in another terminal"
+        )
+    if args.endpoint:
+        print(account.endpoint)
+        return 0
+    variables = user_environment(account.endpoint, account.region)
+    if args.json:
+        print(json.dumps(variables, indent=2))
+    else:
+        print("\n".join(f"export {key}={shlex.quote(value)}" for key, value in variables.items()))
+    return 0

@@ -1,0 +1,229 @@
+"""The default backend: lambench's engine runs the functions, an embedded moto holds the account.
+
+One `LocalBackend` per project: it owns the `LocalLambda`, the `EmbeddedAccount` (or joins the one a
+`lambench serve` process runs for the project) and the log feed that keeps the project's log store,
+which `lambench logs` in another terminal reads.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from lambench.core.backends.base import (
+    AliasInfo,
+    FunctionDetail,
+    FunctionSummary,
+    InvokeOutcome,
+    MetricsSummary,
+    ProvisionedInfo,
+    VersionInfo,
+)
+from lambench.core.cloud_resources import CloudResource
+from lambench.core.config import FunctionConfig
+from lambench.core.embedded import shared
+from lambench.core.embedded.account import EmbeddedAccount
+from lambench.core.embedded.provision import ROLE_ARN
+from lambench.core.logs.model import LogBatch, LogQuery
+from lambench.core.runtime import errors
+from lambench.core.runtime.identifiers import function_arn
+from lambench.core.runtime.service import LocalLambda
+
+
+class LocalBackend:
+    """Local functions in lambench's engine, beside an embedded moto account.
+
+    `share` joins the account a `lambench serve` process runs for `project_dir`, when there is one;
+    `log_store` keeps the project's on-disk log store (`.lambench/logs/`). `options` go to
+    `LocalLambda` (limits, keep-alive, versions, ...).
+    """
+
+    kind = "local"
+
+    def __init__(
+        self,
+        functions: Iterable[FunctionConfig],
+        *,
+        project_dir: Path,
+        region: str = "us-east-1",
+        resources: Iterable[CloudResource] = (),
+        reserved: Mapping[str, int | None] | None = None,
+        share: bool = True,
+        log_store: bool = True,
+        port: int = 0,
+        **options: Any,
+    ) -> None:
+        self.project_dir = project_dir
+        self.region = region
+        running = shared.find(project_dir) if share else None
+        self.account = EmbeddedAccount(
+            region=region,
+            resources=resources,
+            port=port,
+            endpoint=running.endpoint if running else None,
+        )
+        try:
+            self.service = LocalLambda(
+                functions, account_environment=self.account.function_environment(), **options
+            )
+        except BaseException:
+            self.account.close()
+            raise
+        self.account.attach(self.service, reserved)
+        self._feed: Any = None
+        if log_store:
+            from lambench.core.logs.engine_feed import EngineLogFeed
+            from lambench.core.logs.local_store import LocalLogStore
+            from lambench.core.logs.ring import LogRing
+
+            self._feed = EngineLogFeed(
+                self.service, ring=LogRing(), store=LocalLogStore(log_dir(project_dir))
+            )
+        self._closed = False
+
+    # -- Backend --------------------------------------------------------------------------------
+
+    @property
+    def description(self) -> str:
+        """Where the account is."""
+        where = "shared by 'lambench serve'" if self.account.shared else "embedded moto"
+        return f"local engine, {where} at {self.account.endpoint} ({self.region})"
+
+    @property
+    def can_invoke(self) -> bool:
+        """Local functions can always be invoked."""
+        return True
+
+    def list_functions(self) -> list[FunctionSummary]:
+        """The project's functions, in the template's order."""
+        return [_summary(config) for config in self.service.functions()]
+
+    def describe_function(self, name: str, *, show_secrets: bool = False) -> FunctionDetail:
+        """One function as the engine knows it."""
+        from lambench.core.backends.masking import mask_environment
+
+        config = self.service.get_function(name)
+        versions = [VersionInfo("$LATEST")] + [
+            VersionInfo(v.number, v.description, v.code_sha256, v.last_modified)
+            for v in self.service.versions(name)
+        ]
+        aliases = [
+            AliasInfo(a.name, a.function_version, dict(a.weights), a.description)
+            for a in self.service.aliases(name)
+        ]
+        provisioned = []
+        for qualifier in [v.version for v in versions[1:]] + [a.name for a in aliases]:
+            try:
+                status = self.service.get_provisioned_concurrency(name, qualifier)
+            except errors.LambdaServiceError:
+                continue
+            provisioned.append(
+                ProvisionedInfo(
+                    qualifier,
+                    status.requested,
+                    status.allocated,
+                    status.available,
+                    status.status,
+                    status.status_reason,
+                )
+            )
+        environment = dict(config.environment)
+        return FunctionDetail(
+            summary=_summary(config),
+            arn=function_arn(config.region, config.name),
+            role=ROLE_ARN,
+            environment=environment if show_secrets else mask_environment(environment),
+            layers=tuple(str(layer) for layer in config.layers),
+            log_group=config.log_group,
+            log_format=config.logging.log_format,
+            versions=tuple(versions),
+            aliases=tuple(aliases),
+            reserved_concurrency=self.service.get_function_concurrency(name),
+            provisioned=tuple(provisioned),
+            tags={},
+        )
+
+    def invoke(
+        self,
+        name: str,
+        payload: bytes,
+        *,
+        qualifier: str | None = None,
+        invocation_type: str = "RequestResponse",
+    ) -> InvokeOutcome:
+        """Invoke in the engine; raises the engine's LambdaServiceError as the Invoke API would."""
+        log_type = "Tail" if invocation_type == "RequestResponse" else "None"
+        result = self.service.invoke(
+            name, payload, qualifier=qualifier, invocation_type=invocation_type, log_type=log_type
+        )
+        ran = result.status_code == 200
+        return InvokeOutcome(
+            request_id=result.request_id,
+            status_code=result.status_code,
+            payload=result.payload,
+            function_error=result.function_error,
+            executed_version=result.executed_version,
+            logs=base64.b64decode(result.log_result).decode("utf-8", "replace")
+            if result.log_result
+            else None,
+            error_type=result.error_type,
+            duration_ms=result.duration_ms if ran else None,
+            billed_duration_ms=result.billed_duration_ms if ran else None,
+            init_duration_ms=result.init_duration_ms,
+            max_memory_used_mb=result.max_memory_used_mb if ran else None,
+            memory_size_mb=result.memory_size_mb,
+            cold=result.cold if ran else None,
+        )
+
+    def tail(self, query: LogQuery, stop: threading.Event) -> Iterator[LogBatch]:
+        """The project's log store: this process's lines and every other lambench process's."""
+        from lambench.core.logs.local_store import LocalLogStore
+
+        store = LocalLogStore(log_dir(self.project_dir))
+        return store.follow(query, stop) if query.follow else iter([LogBatch(tuple(store.read(query)))])
+
+    def metrics(self, name: str, start: float, end: float, period_s: int = 60) -> MetricsSummary:
+        """The function's metrics from the embedded CloudWatch (starting moto if it is not up)."""
+        from lambench.core.backends.metrics import read_metrics
+
+        self.service.get_function(name)
+        self.account.start()
+        self.account.flush()
+        return read_metrics(self.account.client("cloudwatch"), name, start, end, period_s)
+
+    def close(self) -> None:
+        """Stop the engine, write pending logs and metrics, stop moto."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.service.close()
+        finally:
+            if self._feed is not None:
+                self._feed.close()
+            self.account.close()
+
+    def __enter__(self) -> LocalBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def log_dir(project_dir: Path) -> Path:
+    """Where a project keeps its local logs."""
+    return project_dir / ".lambench" / "logs"
+
+
+def _summary(config: FunctionConfig) -> FunctionSummary:
+    return FunctionSummary(
+        name=config.name,
+        runtime=config.runtime,
+        handler=config.handler,
+        memory_mb=config.memory_mb,
+        timeout_s=config.timeout_s,
+        architecture=config.architecture,
+    )

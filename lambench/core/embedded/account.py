@@ -111,6 +111,9 @@ class EmbeddedAccount:
             from lambench.core.embedded import provision
 
             clients = self.client
+            # moto keeps its state in module globals, shared by every server in the process: a new
+            # account starts empty, whatever an earlier one in this process left behind.
+            provision.reset_moto(endpoint)
             self.problems += provision.create_resources(clients, self._resources, self.region)
             self.problems += provision.register_functions(clients, functions, reserved)
             assert self._sink is not None

@@ -56,6 +56,15 @@ def _mark_internal(request: Any, **_: Any) -> None:
     request.headers[INTERNAL_HEADER] = "1"
 
 
+def reset_moto(endpoint: str) -> None:
+    """Empty every moto backend of this process (moto's `/moto-api/reset`)."""
+    import urllib.request
+
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST", headers={INTERNAL_HEADER: "1"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
+
+
 def create_resources(clients: ClientFactory, resources: Iterable[CloudResource], region: str) -> list[str]:
     """Create each resource; returns one line per resource that could not be created."""
     problems = []

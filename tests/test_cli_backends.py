@@ -1,0 +1,172 @@
+"""`lambench serve`, `env`, `--endpoint`, `logs`, `functions NAME` and the backend options, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from lambench.cli.logs_cmd import parse_since
+from lambench.core.embedded import shared
+from tests.helpers import lambench, pid_alive, wait_for
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    target = tmp_path / "demo"
+    shutil.copytree(REPO / "demo_functions", target, ignore=shutil.ignore_patterns(".lambench", "__pycache__"))
+    return target
+
+
+@pytest.fixture
+def served(project: Path) -> Iterator[subprocess.Popen[str]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lambench", "serve", "--project", str(project)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert wait_for(lambda: shared.find(project) is not None or process.poll() is not None, timeout=60)
+        assert process.poll() is None, process.communicate()
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def test_serve_env_and_a_one_shot_invoke_share_the_account(project: Path, served: subprocess.Popen[str]) -> None:
+    env = lambench("env", "--project", str(project))
+    assert env.returncode == 0, env.stderr
+    variables = dict(line.removeprefix("export ").split("=", 1) for line in env.stdout.splitlines())
+    assert variables["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+    assert variables["AWS_DEFAULT_REGION"] == "us-east-1"
+    assert lambench("--endpoint", cwd=project).stdout.strip() == variables["AWS_ENDPOINT_URL"]
+
+    invoked = lambench("invoke", "orders", "--project", str(project), "--event-json", '{"item": "pen"}')
+    assert invoked.returncode == 0, invoked.stderr
+    order_id = json.loads(invoked.stdout)["orderId"]
+    # The item outlives the one-shot command: it is in the served account.
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=variables["AWS_ENDPOINT_URL"],
+        region_name="us-east-1",
+        aws_access_key_id=variables["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=variables["AWS_SECRET_ACCESS_KEY"],
+    )
+    items = dynamodb.scan(TableName="OrdersTable")["Items"]
+    assert items == [{"orderId": {"S": order_id}, "item": {"S": "pen"}}]
+
+
+def test_serve_stops_on_sigint_and_withdraws_its_record(project: Path, served: subprocess.Popen[str]) -> None:
+    record = shared.find(project)
+    assert record is not None and record.pid == served.pid
+    served.send_signal(signal.SIGINT)
+    assert served.wait(timeout=30) == 0
+    assert not shared.state_path(project).exists()
+    assert not pid_alive(served.pid)
+    out = served.stdout.read() if served.stdout else ""
+    assert "export AWS_ENDPOINT_URL=http://127.0.0.1:" in out
+
+
+def test_env_without_a_running_account_says_how_to_start_one(project: Path) -> None:
+    result = lambench("env", "--project", str(project))
+    assert result.returncode == 2
+    assert "no embedded account is running for" in result.stderr
+    assert "lambench serve --project" in result.stderr
+
+
+def test_logs_shows_what_another_command_ran(project: Path) -> None:
+    invoked = lambench("invoke", "logger", "--project", str(project))
+    assert invoked.returncode == 0, invoked.stderr
+    logs = lambench("logs", "logger", "--project", str(project))
+    assert logs.returncode == 0, logs.stderr
+    lines = logs.stdout.splitlines()
+    assert any("START RequestId: " in line for line in lines)
+    assert any("REPORT RequestId: " in line for line in lines)
+    assert all("\x1b[" not in line for line in lines)  # plain when piped
+    errors_only = lambench("logs", "logger", "--project", str(project), "--level", "error")
+    assert errors_only.returncode == 0
+    assert errors_only.stdout.strip(), "the logger demo logs an ERROR record"
+    assert all("START" not in line for line in errors_only.stdout.splitlines())
+
+
+def test_logs_follow_prints_lines_as_they_are_written(project: Path) -> None:
+    follower = subprocess.Popen(
+        # --since: the follower may start after the invoke has written its lines.
+        [sys.executable, "-m", "lambench", "logs", "hello", "--follow", "--since", "5m", "--project", str(project)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        invoked = lambench("invoke", "hello", "--project", str(project))
+        assert invoked.returncode == 0
+        request_id = next(
+            line.split()[2] for line in invoked.stderr.splitlines() if line.startswith("START RequestId:")
+        )
+        assert follower.stdout is not None
+        os.set_blocking(follower.stdout.fileno(), False)
+        seen = ""
+
+        def reported() -> bool:
+            nonlocal seen
+            seen += follower.stdout.read() or "" if follower.stdout else ""
+            return f"REPORT RequestId: {request_id}" in seen
+
+        assert wait_for(reported, timeout=20), seen
+    finally:
+        follower.send_signal(signal.SIGINT)
+        assert follower.wait(timeout=20) == 0
+
+
+def test_functions_name_shows_detail_with_secrets_masked(project: Path) -> None:
+    template = project / "template.yaml"
+    template.write_text(template.read_text().replace("STAGE: !Ref Stage", "STAGE: !Ref Stage\n        DB_PASSWORD: hunter2"))
+    shown = lambench("functions", "hello", "--project", str(project))
+    assert shown.returncode == 0, shown.stderr
+    assert "DB_PASSWORD=********" in shown.stdout
+    assert "hunter2" not in shown.stdout
+    revealed = lambench("functions", "hello", "--project", str(project), "--show-secrets")
+    assert "DB_PASSWORD=hunter2" in revealed.stdout
+    missing = lambench("functions", "nope", "--project", str(project))
+    assert missing.returncode == 2 and "nope" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("functions", "--profile", "p"), "--profile needs --backend aws"),
+        (("logs", "hello", "--since", "yesterday"), "--since 'yesterday': give a duration"),
+        (("logs", "--backend", "aws"), "name the function whose log to read"),
+        (("invoke", "hello", "--backend", "aws", "--handler", "app.h"), "--handler describes a local function"),
+    ],
+)
+def test_option_mistakes_are_one_line_errors(project: Path, args: tuple[str, ...], message: str) -> None:
+    result = lambench(*args, "--project", str(project))
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_parse_since_accepts_durations_and_iso_times() -> None:
+    assert parse_since("10m", now=1_000.0) == 400.0
+    assert parse_since("2h", now=10_000.0) == 2_800.0
+    assert parse_since("2026-11-22T00:00:00Z") == 1_795_305_600.0

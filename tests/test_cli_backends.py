@@ -24,7 +24,9 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     target = tmp_path / "demo"
-    shutil.copytree(REPO / "demo_functions", target, ignore=shutil.ignore_patterns(".lambench", "__pycache__"))
+    shutil.copytree(
+        REPO / "demo_functions", target, ignore=shutil.ignore_patterns(".lambench", "__pycache__")
+    )
     return target
 
 
@@ -51,7 +53,9 @@ def served(project: Path) -> Iterator[subprocess.Popen[str]]:
                 process.wait()
 
 
-def test_serve_env_and_a_one_shot_invoke_share_the_account(project: Path, served: subprocess.Popen[str]) -> None:
+def test_serve_env_and_a_one_shot_invoke_share_the_account(
+    project: Path, served: subprocess.Popen[str]
+) -> None:
     env = lambench("env", "--project", str(project))
     assert env.returncode == 0, env.stderr
     variables = dict(line.removeprefix("export ").split("=", 1) for line in env.stdout.splitlines())
@@ -72,6 +76,10 @@ def test_serve_env_and_a_one_shot_invoke_share_the_account(project: Path, served
     )
     items = dynamodb.scan(TableName="OrdersTable")["Items"]
     assert items == [{"orderId": {"S": order_id}, "item": {"S": "pen"}}]
+    # The one-shot command also wrote its metrics to the served account's CloudWatch.
+    metrics = lambench("metrics", "orders", "--project", str(project), "--json")
+    assert metrics.returncode == 0, metrics.stderr
+    assert json.loads(metrics.stdout)["invocations"] == 1
 
 
 def test_serve_stops_on_sigint_and_withdraws_its_record(project: Path, served: subprocess.Popen[str]) -> None:
@@ -110,7 +118,18 @@ def test_logs_shows_what_another_command_ran(project: Path) -> None:
 def test_logs_follow_prints_lines_as_they_are_written(project: Path) -> None:
     follower = subprocess.Popen(
         # --since: the follower may start after the invoke has written its lines.
-        [sys.executable, "-m", "lambench", "logs", "hello", "--follow", "--since", "5m", "--project", str(project)],
+        [
+            sys.executable,
+            "-m",
+            "lambench",
+            "logs",
+            "hello",
+            "--follow",
+            "--since",
+            "5m",
+            "--project",
+            str(project),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
@@ -139,7 +158,9 @@ def test_logs_follow_prints_lines_as_they_are_written(project: Path) -> None:
 
 def test_functions_name_shows_detail_with_secrets_masked(project: Path) -> None:
     template = project / "template.yaml"
-    template.write_text(template.read_text().replace("STAGE: !Ref Stage", "STAGE: !Ref Stage\n        DB_PASSWORD: hunter2"))
+    template.write_text(
+        template.read_text().replace("STAGE: !Ref Stage", "STAGE: !Ref Stage\n        DB_PASSWORD: hunter2")
+    )
     shown = lambench("functions", "hello", "--project", str(project))
     assert shown.returncode == 0, shown.stderr
     assert "DB_PASSWORD=********" in shown.stdout
@@ -156,7 +177,10 @@ def test_functions_name_shows_detail_with_secrets_masked(project: Path) -> None:
         (("functions", "--profile", "p"), "--profile needs --backend aws"),
         (("logs", "hello", "--since", "yesterday"), "--since 'yesterday': give a duration"),
         (("logs", "--backend", "aws"), "name the function whose log to read"),
-        (("invoke", "hello", "--backend", "aws", "--handler", "app.h"), "--handler describes a local function"),
+        (
+            ("invoke", "hello", "--backend", "aws", "--handler", "app.h"),
+            "--handler describes a local function",
+        ),
     ],
 )
 def test_option_mistakes_are_one_line_errors(project: Path, args: tuple[str, ...], message: str) -> None:

@@ -38,7 +38,9 @@ def client(backend: LocalBackend, service: str) -> Any:
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[LocalBackend]:
     project_dir = tmp_path / "demo"
-    shutil.copytree(REPO / "demo_functions", project_dir, ignore=shutil.ignore_patterns(".lambench", "__pycache__"))
+    shutil.copytree(
+        REPO / "demo_functions", project_dir, ignore=shutil.ignore_patterns(".lambench", "__pycache__")
+    )
     project = load_project(project_dir)
     backend = LocalBackend(
         project.functions.values(),
@@ -168,7 +170,9 @@ def test_metrics_reach_cloudwatch(tmp_path: Path) -> None:
 
 def test_a_functions_own_endpoint_variable_wins(tmp_path: Path) -> None:
     code = "import os\ndef handler(event, context):\n    return os.environ['AWS_ENDPOINT_URL']\n"
-    mine = python_function(tmp_path, code, name="mine", environment={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
+    mine = python_function(
+        tmp_path, code, name="mine", environment={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+    )
     theirs = python_function(tmp_path, code, name="theirs")
     with LocalBackend([mine, theirs], project_dir=tmp_path, share=False, log_store=False) as backend:
         assert json.loads(backend.service.invoke("mine", b"{}").payload) == "http://127.0.0.1:9"
@@ -181,4 +185,6 @@ def test_an_unstarted_account_closes_without_starting_moto(tmp_path: Path) -> No
     backend.service.invoke("fn", b"{}")
     backend.close()
     assert not backend.account.started
-    assert wait_for(lambda: not any(t.name.startswith("lambench-moto") for t in __import__("threading").enumerate()))
+    assert wait_for(
+        lambda: not any(t.name.startswith("lambench-moto") for t in __import__("threading").enumerate())
+    )

@@ -17,6 +17,7 @@ from lambench.cli import (
     invoke_cmd,
     load_cmd,
     logs_cmd,
+    metrics_cmd,
     serve_cmd,
     versions_cmd,
 )
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     versions_cmd.register(subparsers)
     load_cmd.register(subparsers)
     logs_cmd.register(subparsers)
+    metrics_cmd.register(subparsers)
     serve_cmd.register(subparsers)
     return parser
 

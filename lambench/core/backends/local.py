@@ -8,6 +8,7 @@ which `lambench logs` in another terminal reads.
 from __future__ import annotations
 
 import base64
+import math
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -192,7 +193,9 @@ class LocalBackend:
         self.service.get_function(name)
         self.account.start()
         self.account.flush()
-        return read_metrics(self.account.client("cloudwatch"), name, start, end, period_s)
+        # moto truncates EndTime to the second and excludes points at or after it: without the
+        # extra second, what was written in the current second would be missed.
+        return read_metrics(self.account.client("cloudwatch"), name, start, math.floor(end) + 1, period_s)
 
     def close(self) -> None:
         """Stop the engine, write pending logs and metrics, stop moto."""

@@ -75,9 +75,10 @@ class LocalBackend:
             raise
         self.account.attach(self.service, reserved)
         self._feed: Any = None
+        self._store: Any = None
         if log_store:
             from lambench.core.logs.engine_feed import EngineLogFeed
-            from lambench.core.logs.local_store import LocalLogStore
+            from lambench.core.logs.local_store import LocalLogStore, log_dir
             from lambench.core.logs.ring import LogRing
 
             self._feed = EngineLogFeed(
@@ -181,7 +182,7 @@ class LocalBackend:
 
     def tail(self, query: LogQuery, stop: threading.Event) -> Iterator[LogBatch]:
         """The project's log store: this process's lines and every other lambench process's."""
-        from lambench.core.logs.local_store import LocalLogStore
+        from lambench.core.logs.local_store import LocalLogStore, log_dir
 
         store = LocalLogStore(log_dir(self.project_dir))
         return store.follow(query, stop) if query.follow else iter([LogBatch(tuple(store.read(query)))])
@@ -207,6 +208,7 @@ class LocalBackend:
         finally:
             if self._feed is not None:
                 self._feed.close()
+                self._store.close()
             self.account.close()
 
     def __enter__(self) -> LocalBackend:
@@ -214,11 +216,6 @@ class LocalBackend:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def log_dir(project_dir: Path) -> Path:
-    """Where a project keeps its local logs."""
-    return project_dir / ".lambench" / "logs"
 
 
 def _summary(config: FunctionConfig) -> FunctionSummary:

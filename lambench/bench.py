@@ -29,6 +29,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from lambench.bench_backends import backend_figures
+from lambench.bench_logs import log_figures
 from lambench.core.config import FunctionConfig
 from lambench.core.runtime.service import LocalLambda
 
@@ -362,6 +364,8 @@ def main(argv: list[str] | None = None) -> int:
             load_figures(service, code_dir, rates, args.quick)
     timeline_memory_figures(20_000 if args.quick else 100_000)
     event_template_figures(20 if args.quick else 200)
+    log_figures(args.quick)
+    backend_figures(args.quick)
     return 0
 
 

@@ -82,6 +82,46 @@ def test_serve_env_and_a_one_shot_invoke_share_the_account(
     assert json.loads(metrics.stdout)["invocations"] == 1
 
 
+def test_the_aws_backend_reads_a_served_account(
+    project: Path, served: subprocess.Popen[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = shared.find(project)
+    assert record is not None
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "u",
+        "AWS_SECRET_ACCESS_KEY": "u",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    remote = ("--backend", "aws", "--endpoint-url", record.endpoint)
+    listed = lambench("functions", *remote)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines()[0].split() == [
+        "NAME",
+        "RUNTIME",
+        "HANDLER",
+        "MEMORY",
+        "TIMEOUT",
+        "ARCH",
+        "LAST",
+        "MODIFIED",
+    ]
+    assert "orders" in listed.stdout
+    refused = lambench("invoke", "hello", *remote)
+    assert refused.returncode == 3
+    assert "--allow-invoke" in refused.stderr
+    invoked = lambench("invoke", "hello", *remote, "--allow-invoke")
+    assert invoked.returncode == 0, invoked.stderr
+    assert "REPORT RequestId: " in invoked.stderr
+    request_id = next(line.split()[2] for line in invoked.stderr.splitlines() if line.startswith("START"))
+
+    def logged() -> bool:
+        logs = lambench("logs", "hello", *remote, "--request-id", request_id, "--since", "10m")
+        return logs.returncode == 0 and f"END RequestId: {request_id}" in logs.stdout
+
+    assert wait_for(logged, timeout=20)
+
+
 def test_serve_stops_on_sigint_and_withdraws_its_record(project: Path, served: subprocess.Popen[str]) -> None:
     record = shared.find(project)
     assert record is not None and record.pid == served.pid

@@ -188,3 +188,48 @@ def test_an_unstarted_account_closes_without_starting_moto(tmp_path: Path) -> No
     assert wait_for(
         lambda: not any(t.name.startswith("lambench-moto") for t in __import__("threading").enumerate())
     )
+
+
+def test_the_aws_backend_works_against_the_embedded_account(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real-account code path, end to end, with lambench's engine behind the endpoint."""
+    for key, value in {"AWS_ACCESS_KEY_ID": "user", "AWS_SECRET_ACCESS_KEY": "user"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    import threading
+
+    from lambench.core.backends.aws import AwsBackend
+    from lambench.core.logs.model import LogQuery
+    from lambench.core.logs.report_timeline import ReportTimeline
+    from lambench.core.timeline import Timeline
+
+    code = "def handler(event, context):\n    print('working')\n    return {'ok': True}\n"
+    config = python_function(tmp_path, code, name="remote")
+    with LocalBackend([config], project_dir=tmp_path, share=False, log_store=False) as local:
+        local.account.start()
+        remote = AwsBackend(region="us-east-1", endpoint_url=local.account.endpoint, allow_invoke=True)
+        try:
+            assert [f.name for f in remote.list_functions()] == ["remote"]
+            first = remote.invoke("remote", b"{}")
+            second = remote.invoke("remote", b"{}")
+            assert json.loads(first.payload) == {"ok": True}
+            assert first.cold is True and second.cold is False
+            assert first.logs is not None and "working\n" in first.logs
+            assert first.duration_ms is not None and first.init_duration_ms is not None
+            assert local.account.flush()
+            batches = list(
+                remote.tail(LogQuery(function="remote", since=time.time() - 600), threading.Event())
+            )
+            lines = [line for batch in batches for line in batch.lines]
+            assert [line.text for line in lines if line.request_id == first.request_id][0].startswith("START")
+            timeline = Timeline()
+            rebuilt = ReportTimeline(timeline)
+            for line in lines:
+                rebuilt.feed(line)
+            summary = timeline.summary()
+            assert summary.invocations == 2
+            assert summary.cold_starts == 1
+        finally:
+            remote.close()

@@ -81,9 +81,8 @@ class LocalBackend:
             from lambench.core.logs.local_store import LocalLogStore, log_dir
             from lambench.core.logs.ring import LogRing
 
-            self._feed = EngineLogFeed(
-                self.service, ring=LogRing(), store=LocalLogStore(log_dir(project_dir))
-            )
+            self._store = LocalLogStore(log_dir(project_dir))
+            self._feed = EngineLogFeed(self.service, ring=LogRing(), store=self._store)
         self._closed = False
 
     # -- Backend --------------------------------------------------------------------------------
@@ -196,7 +195,10 @@ class LocalBackend:
         self.account.flush()
         # moto truncates EndTime to the second and excludes points at or after it: without the
         # extra second, what was written in the current second would be missed.
-        return read_metrics(self.account.client("cloudwatch"), name, start, math.floor(end) + 1, period_s)
+        # moto cannot compute percentiles (it answers 500), so they are not asked for.
+        return read_metrics(
+            self.account.client("cloudwatch"), name, start, math.floor(end) + 1, period_s, percentiles=False
+        )
 
     def close(self) -> None:
         """Stop the engine, write pending logs and metrics, stop moto."""

@@ -104,9 +104,7 @@ def backend_figures(quick: bool) -> None:
     without = statistics.median(b["plain_first_ms"] for b in bare)
     warm_call = statistics.median(e["warm_aws_call_ms"] for e in embedded)
     print(f"\nEmbedded account (moto; {rounds} fresh processes each, medians)")
-    print(
-        f"  start-up on first AWS call  {startup:7.0f} ms  (imports, server, a table, 2 functions)"
-    )
+    print(f"  start-up on first AWS call  {startup:7.0f} ms  (imports, server, a table, 2 functions)")
     print(f"  ThreadedMotoServer + 1 call {baseline:7.0f} ms   ratio {startup / baseline:.2f}x")
     print(
         f"  first invoke, no AWS calls  {with_account:7.1f} ms with the account, {without:.1f} ms without "

@@ -1,4 +1,4 @@
-"""`lambench serve`, `env`, `--endpoint`, `logs`, `functions NAME` and the backend options, as a user runs them."""
+"""`serve`, `env`, `--endpoint`, `logs`, `metrics`, `functions NAME` and the backend options, end to end."""
 
 from __future__ import annotations
 

@@ -473,7 +473,9 @@ RESOLVABLE = (
         ("!GetAtt Fn.Arn", "arn:aws:lambda:us-east-1:123456789012:function:Fn"),
     ],
 )
-def test_resource_references_resolve_as_cloudformation_does(tmp_path: Path, value: str, expected: str) -> None:
+def test_resource_references_resolve_as_cloudformation_does(
+    tmp_path: Path, value: str, expected: str
+) -> None:
     one_function(
         tmp_path,
         f"CodeUri: src\nHandler: app.handler\nEnvironment:\n  Variables:\n    V: {value}\n",
@@ -515,7 +517,8 @@ def test_resource_references_resolve_as_cloudformation_does(tmp_path: Path, valu
         ),
         (
             "!Ref AWS::NoValue",
-            "!Ref AWS::NoValue: AWS::NoValue cannot be resolved locally; lambench resolves only " + RESOLVABLE,
+            "!Ref AWS::NoValue: AWS::NoValue cannot be resolved locally; lambench resolves only "
+            + RESOLVABLE,
         ),
         ("[a, b]", "expected a string, got a list"),
         ("{Key: value}", "expected a string, got a mapping"),

@@ -969,7 +969,6 @@ class _TemplateReader:
 
         return _SUB_VARIABLE_RE.sub(substitute, argument)
 
-
     def _get_att(self, argument: object, node: _Node) -> str:
         if isinstance(argument, str) and "." in argument:
             logical_id, _, attr = argument.partition(".")

@@ -60,7 +60,9 @@ def reset_moto(endpoint: str) -> None:
     """Empty every moto backend of this process (moto's `/moto-api/reset`)."""
     import urllib.request
 
-    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST", headers={INTERNAL_HEADER: "1"})
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/reset", method="POST", headers={INTERNAL_HEADER: "1"}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         response.read()
 

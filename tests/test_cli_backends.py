@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -182,15 +182,15 @@ def test_logs_follow_prints_lines_as_they_are_written(project: Path) -> None:
             line.split()[2] for line in invoked.stderr.splitlines() if line.startswith("START RequestId:")
         )
         assert follower.stdout is not None
-        os.set_blocking(follower.stdout.fileno(), False)
-        seen = ""
+        stdout = follower.stdout
+        seen: list[str] = []
+        reader = threading.Thread(target=lambda: seen.extend(stdout), daemon=True)
+        reader.start()
 
         def reported() -> bool:
-            nonlocal seen
-            seen += follower.stdout.read() or "" if follower.stdout else ""
-            return f"REPORT RequestId: {request_id}" in seen
+            return any(f"REPORT RequestId: {request_id}" in line for line in list(seen))
 
-        assert wait_for(reported, timeout=20), seen
+        assert wait_for(reported, timeout=30), seen
     finally:
         follower.send_signal(signal.SIGINT)
         assert follower.wait(timeout=20) == 0

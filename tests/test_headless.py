@@ -38,3 +38,14 @@ def test_invoke_command_path_does_not_import_heavy_packages() -> None:
     modules = _modules_after(code)
     heavy = {m for m in modules if m.split(".")[0] in ("boto3", "botocore", "moto", "textual", "rich")}
     assert heavy == set()
+
+
+def test_a_running_embedded_account_imports_no_ui() -> None:
+    code = (
+        "from lambench.core.embedded.server import EmbeddedMoto\n"
+        "moto = EmbeddedMoto()\nmoto.start()\nmoto.stop()\n"
+        "import moto.moto_server.werkzeug_app"
+    )
+    modules = _modules_after(code)
+    assert "moto.moto_server.werkzeug_app" in modules
+    assert not {m for m in modules if m.split(".")[0] in ("textual", "rich")}

@@ -16,9 +16,10 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
+import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from lambench.core.runtime.records import Lifecycle, LifecycleRecord, LogRecord, ThrottleRecord
@@ -36,12 +37,22 @@ class _FunctionMetrics:
     invocations: int = 0
     errors: int = 0
     throttles: int = 0
-    durations: list[float] = field(default_factory=list)
+    # Duration as a statistic set: constant memory however long the account stays unstarted.
+    duration_count: int = 0
+    duration_sum: float = 0.0
+    duration_min: float = math.inf
+    duration_max: float = 0.0
     in_flight: int = 0
     peak: int = 0
 
+    def add_duration(self, value: float) -> None:
+        self.duration_count += 1
+        self.duration_sum += value
+        self.duration_min = min(self.duration_min, value)
+        self.duration_max = max(self.duration_max, value)
+
     def has_data(self) -> bool:
-        return bool(self.invocations or self.errors or self.throttles or self.durations or self.peak)
+        return bool(self.invocations or self.throttles or self.peak)
 
 
 class CloudWatchSink:
@@ -57,7 +68,7 @@ class CloudWatchSink:
         log_group_of: Callable[[str], str],
         *,
         interval_s: float = 0.5,
-        max_buffered: int = 100_000,
+        max_buffered: int = 20_000,
         max_events: int = 200_000,
     ) -> None:
         self._log_group_of = log_group_of
@@ -98,7 +109,7 @@ class CloudWatchSink:
                     if record.status not in (None, "success"):
                         metrics.errors += 1
                     if record.duration_ms is not None:
-                        metrics.durations.append(record.duration_ms)
+                        metrics.add_duration(record.duration_ms)
         elif isinstance(record, ThrottleRecord):
             with self._lock:
                 self._metrics.setdefault(record.function, _FunctionMetrics()).throttles += 1
@@ -234,17 +245,17 @@ class CloudWatchSink:
                 datum("Throttles", metrics.throttles, "Count")
             if metrics.peak:
                 datum("ConcurrentExecutions", metrics.peak, "Count")
-            if metrics.durations:
+            if metrics.duration_count:
                 data.append(
                     {
                         "MetricName": "Duration",
                         "Dimensions": dimensions,
                         "Timestamp": now,
                         "StatisticValues": {
-                            "SampleCount": len(metrics.durations),
-                            "Sum": sum(metrics.durations),
-                            "Minimum": min(metrics.durations),
-                            "Maximum": max(metrics.durations),
+                            "SampleCount": metrics.duration_count,
+                            "Sum": metrics.duration_sum,
+                            "Minimum": metrics.duration_min,
+                            "Maximum": metrics.duration_max,
                         },
                         "Unit": "Milliseconds",
                     }

@@ -234,3 +234,20 @@ def test_parse_since_accepts_durations_and_iso_times() -> None:
     assert parse_since("10m", now=1_000.0) == 400.0
     assert parse_since("2h", now=10_000.0) == 2_800.0
     assert parse_since("2026-11-22T00:00:00Z") == 1_795_305_600.0
+
+
+def test_log_lines_are_colored_by_level_and_platform_lines_stand_apart() -> None:
+    from lambench.cli.logs_cmd import format_line
+    from lambench.core.logs.parse import make_line
+
+    stream = "2026/11/22/[$LATEST]0123456789abcdef0123456789abcdef"
+    error = make_line("fn", stream, 0.0, "[ERROR]\t2026-11-22T00:00:00.000Z\tr-1\tboom")
+    report = make_line(
+        "fn", stream, 0.0, "REPORT RequestId: 8f5e2a2c-1b7e-4b8f-9a59-3b1f2f1c1e11\tDuration: 1.00 ms\t"
+    )
+    plain = make_line("fn", stream, 0.0, "just a print")
+    assert "\x1b[31m[ERROR]" in format_line(error, color=True, show_function=False)
+    assert "\x1b[36mREPORT RequestId" in format_line(report, color=True, show_function=False)
+    assert format_line(plain, color=True, show_function=False).endswith("  just a print")
+    shown = format_line(error, color=False, show_function=True)
+    assert "\x1b" not in shown and " [$LATEST]012345 fn  [ERROR]" in shown

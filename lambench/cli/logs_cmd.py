@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import queue
 import re
 import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from types import FrameType
 from typing import TextIO
 
 from lambench.cli.backend_options import add_backend_options, open_backend
 from lambench.cli.common import UserError, add_project_option
-from lambench.core.logs.model import LEVELS, LogLine, LogQuery
+from lambench.core.logs.model import LEVELS, LogBatch, LogLine, LogQuery
 from lambench.core.logs.parse import is_platform_line
 
 _DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
@@ -105,6 +108,46 @@ def format_line(line: LogLine, *, color: bool, show_function: bool) -> str:
     return f"{_DIM}{prefix}{_RESET}  {body}"
 
 
+def _batches(source: Iterator[LogBatch], stop: threading.Event, interrupted: list[int]) -> Iterator[LogBatch]:
+    """The source's batches, read on a worker thread so this one only waits on a queue and the flag."""
+    batches: queue.Queue[LogBatch | BaseException | None] = queue.Queue(maxsize=64)
+
+    def pump() -> None:
+        try:
+            for batch in source:
+                batches.put(batch)
+                if stop.is_set():
+                    break
+        except BaseException as exc:  # handed to the main thread, which raises it
+            batches.put(exc)
+            return
+        batches.put(None)
+
+    worker = threading.Thread(target=pump, name="lambench-logs", daemon=True)
+    worker.start()
+    try:
+        while True:
+            if interrupted:
+                return
+            try:
+                item = batches.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        # Let a producer blocked on a full queue see `stop`; one stuck in a network read is a
+        # daemon thread and is left behind after two seconds.
+        deadline = time.monotonic() + 2.0
+        while worker.is_alive() and time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):
+                batches.get(timeout=0.05)
+
+
 def run(args: argparse.Namespace) -> int:
     """Print (and with --follow, keep printing) the matching lines."""
     if args.backend == "aws" and not args.name:
@@ -120,10 +163,12 @@ def run(args: argparse.Namespace) -> int:
     out: TextIO = sys.stdout
     color = args.color == "always" or (args.color == "auto" and out.isatty())
     stop = threading.Event()
+    # Ctrl-C sets a plain flag; this thread then sets `stop`. Setting the Event from the handler
+    # could deadlock on its lock if the signal arrived while this thread held it.
+    interrupted: list[int] = []
 
     def on_interrupt(signum: int, frame: FrameType | None) -> None:
-        # A flag, not an exception: the tail winds down at its next wait and everything closes.
-        stop.set()
+        interrupted.append(signum)
 
     previous = signal.signal(signal.SIGINT, on_interrupt) if args.follow else None
     try:
@@ -131,11 +176,10 @@ def run(args: argparse.Namespace) -> int:
             if args.name and args.backend == "local":
                 names = [f.name for f in backend.list_functions()]
                 if args.name not in names:
-                    raise UserError(
-                        f"no function named {args.name!r} in {args.project} (functions: {', '.join(names)})"
-                    )
+                    known = ", ".join(names)
+                    raise UserError(f"no function named {args.name!r} in {args.project} (functions: {known})")
             printed = 0
-            for batch in backend.tail(query, stop):
+            for batch in _batches(backend.tail(query, stop), stop, interrupted):
                 if batch.notice:
                     print(f"lambench: {batch.notice}", file=sys.stderr, flush=True)
                 if batch.lines:
@@ -147,8 +191,6 @@ def run(args: argparse.Namespace) -> int:
                     )
                     out.flush()
                     printed += len(batch.lines)
-                if stop.is_set():
-                    break
             if printed == 0 and not args.follow:
                 print("lambench: no matching log lines", file=sys.stderr)
     finally:

@@ -8,7 +8,7 @@ import os
 import shlex
 import signal
 import sys
-import threading
+import time
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -66,10 +66,12 @@ def run_serve(args: argparse.Namespace) -> int:
             f"an embedded account already runs for {project} at {running.endpoint} (pid {running.pid})"
         )
     loaded = load_project_functions(args)
-    stop = threading.Event()
+    # A plain flag: a handler that set a threading.Event could deadlock on the Event's lock if the
+    # signal arrived while this thread held it inside wait().
+    stopping: list[int] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+        stopping.append(signum)
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -87,7 +89,8 @@ def run_serve(args: argparse.Namespace) -> int:
             shared.publish(project, account)
             try:
                 _print_banner(backend, loaded.resources)
-                stop.wait()
+                while not stopping:
+                    time.sleep(0.2)
                 print("\nlambench: stopping the embedded account", file=sys.stderr)
             finally:
                 shared.withdraw(project, os.getpid())

@@ -1,13 +1,32 @@
-"""Suite-wide guard: after the last test, no process started during the run may remain."""
+"""Suite-wide guard (no process may outlive the run) and the moto server fixtures."""
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 
 import pytest
 
 from tests.helpers import descendants
+from tests.moto_fixtures import MotoServer, isolate_aws_environment, running_moto
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[MotoServer]:
+    """A moto server over HTTP on 127.0.0.1, one per test module."""
+    with running_moto() as server:
+        yield server
+
+
+@pytest.fixture
+def moto(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoServer]:
+    """The module's moto server, emptied after the test; the host's AWS settings kept out."""
+    isolate_aws_environment(monkeypatch)
+    try:
+        yield moto_server
+    finally:
+        moto_server.reset()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -27,26 +27,10 @@ from tests.moto_fixtures import (
     create_function,
     create_role,
     isolate_aws_environment,
-    running_moto,
 )
 
 # One attempt and short timeouts: a test that fails over the network fails fast.
 FAST = Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=2, read_timeout=20)
-
-
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[MotoServer]:
-    with running_moto() as server:
-        yield server
-
-
-@pytest.fixture
-def moto(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoServer]:
-    isolate_aws_environment(monkeypatch)
-    try:
-        yield moto_server
-    finally:
-        moto_server.reset()
 
 
 @pytest.fixture

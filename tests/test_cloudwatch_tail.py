@@ -16,28 +16,13 @@ from lambench.core.backends.base import BackendError
 from lambench.core.logs.cloudwatch import CloudWatchTail, filter_pattern
 from lambench.core.logs.model import LogBatch, LogLine, LogQuery
 from tests.helpers import wait_for
-from tests.moto_fixtures import REGION, MotoServer, isolate_aws_environment, running_moto, user_keys
+from tests.moto_fixtures import REGION, MotoServer, user_keys
 
 GROUP = "/aws/lambda/orders"
 STREAM_A = "2026/11/22/[$LATEST]aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 STREAM_B = "2026/11/22/[$LATEST]bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 RID_1 = "11111111-1111-4111-8111-111111111111"
 RID_2 = "22222222-2222-4222-8222-222222222222"
-
-
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[MotoServer]:
-    with running_moto() as server:
-        yield server
-
-
-@pytest.fixture
-def moto(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoServer]:
-    isolate_aws_environment(monkeypatch)
-    try:
-        yield moto_server
-    finally:
-        moto_server.reset()
 
 
 def _factory(moto: MotoServer, **session: Any) -> Callable[[], Any]:

@@ -20,6 +20,7 @@ bytecode: $(STAMP)
 run: bytecode
 	$(BIN)/lambench functions --project demo_functions
 	$(BIN)/lambench invoke hello --project demo_functions --event-json '{"name": "lambench"}'
+	$(BIN)/lambench invoke orders --project demo_functions --event-json '{"item": "book", "qty": 2}'
 
 test: bytecode
 	$(BIN)/python -m pytest -q

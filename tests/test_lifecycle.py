@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from lambench.core.runtime import environment, errors
-from lambench.core.runtime.records import Lifecycle, LifecycleRecord, LogRecord
-from lambench.core.runtime.service import LocalLambda, Record
+from lambench.core.runtime.records import Lifecycle, LifecycleRecord, LogRecord, Record
+from lambench.core.runtime.service import LocalLambda
 from tests.helpers import pid_alive, python_function, wait_for
 
 STATEFUL = """

@@ -10,7 +10,7 @@ from pathlib import Path
 from lambench.core.logs.model import LogLine
 from lambench.core.logs.parse import make_line
 from lambench.core.logs.report_timeline import ReportTimeline, parse_stream
-from lambench.core.runtime.records import LifecycleRecord, LogRecord, ThrottleRecord
+from lambench.core.runtime.records import LogRecord, Record
 from lambench.core.runtime.service import LocalLambda
 from lambench.core.timeline import InvocationSpan, Timeline
 from tests.helpers import python_function
@@ -60,7 +60,7 @@ def test_engine_and_log_timelines_agree(tmp_path: Path) -> None:
     lines: list[LogLine] = []
     lock = threading.Lock()
 
-    def capture(record: LifecycleRecord | LogRecord | ThrottleRecord) -> None:
+    def capture(record: Record) -> None:
         if isinstance(record, LogRecord):
             line = make_line(record.function, record.log_stream, record.time, record.message)
             with lock:

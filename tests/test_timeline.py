@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import pytest
 
-from lambench.core.runtime.records import Lifecycle, LifecycleRecord, LogRecord, ThrottleRecord
+from lambench.core.runtime.records import Lifecycle, LifecycleRecord, LogRecord, ReloadRecord, ThrottleRecord
 from lambench.core.timeline import (
     InvocationSpan,
     Snapshot,
@@ -171,7 +171,7 @@ def feed(timeline: Timeline, *groups: Iterable[TimelineRecord] | TimelineRecord)
     """Feed every record in time order, as the engine publishes them (ties keep their order)."""
     records: list[TimelineRecord] = []
     for group in groups:
-        if isinstance(group, LifecycleRecord | LogRecord | ThrottleRecord):
+        if isinstance(group, LifecycleRecord | LogRecord | ThrottleRecord | ReloadRecord):
             records.append(group)
         else:
             records.extend(group)

@@ -54,6 +54,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="invoke with InvocationType Event: the service answers 202 at once; locally lambench then "
         "waits for the function and prints its logs",
     )
+    parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="invoke now, then again after every hot reload of the function, until Ctrl-C; each result "
+        "is preceded by a header line (time, changed files, cold/warm, duration)",
+    )
     add_adhoc_options(parser)
     add_backend_options(parser, invoke=True)
     parser.set_defaults(run=run)
@@ -151,6 +157,12 @@ def run(args: argparse.Namespace) -> int:
         # Only an invoke of a qualifier needs the template's auto-published alias to be current.
         return function == base_name and qualifier is not None
 
+    if args.watch:
+        if args.asynchronous or args.json:
+            raise UserError(
+                "--watch prints each result as it comes; it cannot be combined with --async or --json"
+            )
+        return _run_watch(args, loaded, name, base_name, event, publish, provision)
     with service_errors(), open_service(args, loaded, publish=publish, provision=provision) as service:
         if qualifier is not None and provision(base_name, qualifier) and _has_provisioned(loaded, base_name):
             print(f"lambench: starting provisioned environments of {name}...", file=sys.stderr)
@@ -169,6 +181,65 @@ def run(args: argparse.Namespace) -> int:
             out.write(b"\n")
         out.flush()
     return 1 if result.function_error else 0
+
+
+def _run_watch(
+    args: argparse.Namespace,
+    loaded: Loaded,
+    name: str,
+    base_name: str,
+    event: bytes,
+    publish: Any,
+    provision: Any,
+) -> int:
+    """Invoke, then invoke again after every reload that touches the function, until Ctrl-C."""
+    import queue
+    import time
+
+    from lambench.cli.common import open_local_backend
+    from lambench.cli.watch_cmd import describe, hot_reload, until_interrupted
+    from lambench.core.runtime.errors import LambdaServiceError
+    from lambench.core.runtime.records import ReloadRecord
+
+    records: queue.SimpleQueue[ReloadRecord] = queue.SimpleQueue()
+    rereadable = args.event is not None and args.event != "-"
+    with service_errors(), open_local_backend(args, loaded, publish=publish, provision=provision) as backend:
+        service = backend.service
+
+        def once(why: str) -> None:
+            payload = read_event(args, base_name) if rereadable else event
+            stamp = time.strftime("%H:%M:%S")
+            try:
+                result = service.invoke(name, payload)
+            except LambdaServiceError as exc:
+                print(f"--- {stamp}  {why}  {exc.error_code}: {exc.message}", flush=True)
+                return
+            outcome = f"  {result.error_type}" if result.function_error else ""
+            temperature = "cold" if result.cold else "warm"
+            print(f"--- {stamp}  {why}  {temperature}  {result.duration_ms:.2f} ms{outcome}", flush=True)
+            sys.stderr.write(result.logs)
+            sys.stderr.flush()
+            sys.stdout.write(result.payload.decode("utf-8", "replace").rstrip("\n") + "\n")
+            sys.stdout.flush()
+
+        with hot_reload(backend, args, loaded):
+            service.subscribe(lambda r: records.put(r) if isinstance(r, ReloadRecord) else None)
+            once("first run")
+            print(
+                f"lambench: watching {base_name}; save a file to invoke again (Ctrl-C to stop)",
+                file=sys.stderr,
+            )
+
+            def step() -> None:
+                while not records.empty():
+                    record = records.get()
+                    if record.error is not None:
+                        print(f"--- {describe(record)}", flush=True)
+                    elif base_name in record.functions:
+                        once(", ".join(record.files) + " changed")
+
+            until_interrupted(step)
+    return 0
 
 
 def _run_local_async(service: Any, name: str, event: bytes, as_json: bool) -> int:

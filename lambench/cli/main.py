@@ -20,6 +20,7 @@ from lambench.cli import (
     metrics_cmd,
     serve_cmd,
     versions_cmd,
+    watch_cmd,
 )
 from lambench.cli.common import UserError, fail
 from lambench.core.backends.base import BackendError
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     logs_cmd.register(subparsers)
     metrics_cmd.register(subparsers)
     serve_cmd.register(subparsers)
+    watch_cmd.register(subparsers)
     return parser
 
 

@@ -14,6 +14,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from lambench.cli.common import UserError, add_project_option, load_project_functions, open_local_backend
+from lambench.cli.watch_cmd import describe, hot_reload
 
 if TYPE_CHECKING:
     from lambench.core.backends.local import LocalBackend
@@ -89,8 +90,10 @@ def run_serve(args: argparse.Namespace) -> int:
             shared.publish(project, account)
             try:
                 _print_banner(backend, loaded.resources)
-                while not stopping:
-                    time.sleep(0.2)
+                with hot_reload(backend, args, loaded):
+                    backend.service.subscribe(_print_reloads)
+                    while not stopping:
+                        time.sleep(0.2)
                 print("\nlambench: stopping the embedded account", file=sys.stderr)
             finally:
                 shared.withdraw(project, os.getpid())
@@ -100,6 +103,13 @@ def run_serve(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def _print_reloads(record: object) -> None:
+    from lambench.core.runtime.records import ReloadRecord
+
+    if isinstance(record, ReloadRecord):
+        print(f"lambench: {describe(record)}", file=sys.stderr, flush=True)
 
 
 def _print_banner(backend: LocalBackend, resources: list[CloudResource]) -> None:

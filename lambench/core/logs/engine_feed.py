@@ -18,7 +18,7 @@ from lambench.core.logs.local_store import LocalLogStore
 from lambench.core.logs.model import LogBatch, LogLine, LogQuery
 from lambench.core.logs.parse import make_line
 from lambench.core.logs.ring import LogRing
-from lambench.core.runtime.records import LifecycleRecord, LogRecord, ThrottleRecord
+from lambench.core.runtime.records import LogRecord, Record
 from lambench.core.runtime.service import LocalLambda
 
 #: Records the feed holds before it drops: about 0.4 s of a 50,000-lines-per-second flood.
@@ -72,7 +72,7 @@ class EngineLogFeed:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _on_record(self, record: LifecycleRecord | LogRecord | ThrottleRecord) -> None:
+    def _on_record(self, record: Record) -> None:
         """The engine's callback: queue a log record and return (runs on the engine's threads)."""
         if type(record) is not LogRecord:
             return

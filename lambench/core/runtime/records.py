@@ -88,3 +88,24 @@ class ThrottleRecord:
     qualifier: str | None
     request_id: str
     reason: str
+
+
+@dataclass(frozen=True)
+class ReloadRecord:
+    """Hot reload acted on a change: which files, which functions, how many environments it retired.
+
+    `files` are paths relative to the project directory where possible. `error` is set when the
+    change could not be applied (an invalid template: the last good configuration stays); then
+    `functions` is empty. `retired` counts environments retired at once plus busy ones that will
+    be retired when their invocation ends.
+    """
+
+    time: float
+    files: tuple[str, ...]
+    functions: tuple[str, ...]
+    retired: int
+    error: str | None = None
+
+
+#: Every record the engine publishes to its subscribers.
+Record = LifecycleRecord | LogRecord | ThrottleRecord | ReloadRecord

@@ -34,7 +34,7 @@ from lambench.core.runtime.environment import EnvironmentHooks, ExecutionEnviron
 from lambench.core.runtime.identifiers import function_arn, new_request_id, new_trace_header
 from lambench.core.runtime.memory import MemoryProbe, default_probe
 from lambench.core.runtime.provisioned import IN_PROGRESS, ProvisionedPool, ProvisionedStatus
-from lambench.core.runtime.records import LifecycleRecord, LogRecord, ThrottleRecord
+from lambench.core.runtime.records import Record, ThrottleRecord
 from lambench.core.runtime.versions import Alias, Version, VersionStore
 
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
@@ -57,7 +57,6 @@ PROVISIONING_THREADS = 4
 ASYNC_THROTTLE_RETRY_S = 1.0
 ASYNC_THROTTLE_RETRY_MAX_S = 30.0
 
-Record = LifecycleRecord | LogRecord | ThrottleRecord
 Subscriber = Callable[[Record], None]
 
 _log = logging.getLogger("lambench.engine")
@@ -208,6 +207,51 @@ class LocalLambda:
             self._functions[config.name] = config
             self._stats.setdefault(config.name, FunctionStats())
         self._retire_all(old, "function updated")
+
+    def reload_function(self, name: str, config: FunctionConfig | None = None) -> int:
+        """Make the next invoke of `name`'s $LATEST a cold start with fresh code (and `config`, if given).
+
+        Idle $LATEST environments are retired now; busy ones finish their invocation and are retired
+        after it, never pooled again; from this call on no new invocation reaches an old one.
+        Published versions are snapshots and are left alone. Returns how many environments were
+        retired or marked.
+        """
+        with self._lock:
+            self._check_open()
+            current = self._functions.get(name)
+            if current is None:
+                raise errors.ResourceNotFoundError.for_function("us-east-1", name, None)
+            # A new object even when nothing in the configuration changed: _release pools an
+            # environment only while the function's configuration is the very one it started with.
+            self._functions[name] = replace(config if config is not None else current)
+            old = self._idle.pop((name, LATEST), [])
+            marked = sum(
+                1
+                for env in (*self._busy, *self._starting)
+                if env.config.name == name and env.version == LATEST and env.provisioned_for is None
+            )
+        self._retire_all(old, "function updated")
+        return len(old) + marked
+
+    def remove_function(self, name: str) -> int:
+        """Remove `name`: its idle environments are retired now, busy ones after their invocation.
+
+        Returns how many environments were retired or marked.
+        """
+        with self._lock:
+            self._check_open()
+            if self._functions.pop(name, None) is None:
+                raise errors.ResourceNotFoundError.for_function("us-east-1", name, None)
+            old = [env for (function, _), envs in self._idle.items() if function == name for env in envs]
+            for key in [key for key in self._idle if key[0] == name]:
+                del self._idle[key]
+            marked = sum(1 for env in (*self._busy, *self._starting) if env.config.name == name)
+        self._retire_all(old, "function removed")
+        return len(old) + marked
+
+    def announce(self, record: Record) -> None:
+        """Publish a record made outside the engine (a hot reload) to every subscriber."""
+        self._publish(record)
 
     def get_function(self, name: str) -> FunctionConfig:
         """The configuration of `name` (unqualified), or ResourceNotFoundError."""

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from lambench.core.runtime.records import Lifecycle, LifecycleRecord, LogRecord, ThrottleRecord
+from lambench.core.runtime.records import Lifecycle, LifecycleRecord, LogRecord, Record, ThrottleRecord
 from lambench.core.timeline import histogram
 from lambench.core.timeline.aggregates import Series, Totals
 from lambench.core.timeline.concurrency import Gauge, sweep
@@ -39,7 +39,7 @@ from lambench.core.timeline.spans import (
     Summary,
 )
 
-TimelineRecord = LifecycleRecord | LogRecord | ThrottleRecord
+TimelineRecord = Record
 
 #: A snapshot's concurrency series has at most this many slots; longer windows get wider slots.
 MAX_SLOTS = 1000

@@ -1,0 +1,106 @@
+"""`lambench watch` and the hot-reload plumbing `invoke --watch` and `serve` share."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from lambench.cli.common import Loaded, add_project_option, load_project_functions, open_local_backend
+
+if TYPE_CHECKING:
+    from lambench.core.backends.local import LocalBackend
+    from lambench.core.reload import HotReloader
+    from lambench.core.runtime.records import ReloadRecord
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `watch` command."""
+    parser = subparsers.add_parser(
+        "watch",
+        help="print hot reloads as files change, until Ctrl-C",
+        description=(
+            "Watch the project's function code, layers and template.yaml, and print a line for every "
+            "reload: which files changed, which functions were reloaded and how many environments were "
+            "retired, or the template's error (the last good configuration stays). A file touched "
+            "without a change, or an editor's save storm, reloads nothing or once."
+        ),
+    )
+    add_project_option(parser)
+    parser.set_defaults(run=run)
+
+
+@contextlib.contextmanager
+def hot_reload(backend: LocalBackend, args: argparse.Namespace, loaded: Loaded) -> Iterator[HotReloader]:
+    """A started HotReloader for the backend's project; closed on leaving."""
+    from lambench.core.reload import HotReloader
+    from lambench.core.template import find_template
+
+    project_dir = Path(args.project).resolve()
+    template = None if getattr(args, "handler", None) else find_template(project_dir)
+    reloader = HotReloader(
+        backend.service, project_dir=project_dir, template=template, deployments=loaded.deployments
+    )
+    reloader.start()
+    try:
+        yield reloader
+    finally:
+        reloader.close()
+
+
+def describe(record: ReloadRecord) -> str:
+    """One line for a reload: `12:00:01 reloaded hello (app.py changed; 1 environment retired)`."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(record.time))
+    files = ", ".join(record.files) or "nothing"
+    if record.error is not None:
+        return f"{stamp} not reloaded: {record.error}"
+    plural = "" if record.retired == 1 else "s"
+    return (
+        f"{stamp} reloaded {', '.join(record.functions)} "
+        f"({files} changed; {record.retired} environment{plural} retired)"
+    )
+
+
+def until_interrupted(step: Callable[[], None] = lambda: None, interval_s: float = 0.05) -> None:
+    """Run `step` every `interval_s` until SIGINT or SIGTERM (which end it cleanly)."""
+    # A plain flag: handlers must not touch locks the interrupted thread may hold.
+    stopping: list[int] = []
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopping.append(signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stopping:
+            step()
+            time.sleep(interval_s)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print reload records until interrupted."""
+    import queue
+
+    from lambench.core.runtime.records import ReloadRecord
+
+    loaded = load_project_functions(args)
+    records: queue.SimpleQueue[ReloadRecord] = queue.SimpleQueue()
+    with open_local_backend(args, loaded) as backend, hot_reload(backend, args, loaded):
+        backend.service.subscribe(lambda r: records.put(r) if isinstance(r, ReloadRecord) else None)
+        names = ", ".join(loaded.functions) or "no functions"
+        print(f"lambench: watching {names} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+
+        def show() -> None:
+            while not records.empty():
+                print(describe(records.get()), flush=True)
+
+        until_interrupted(show)
+    return 0

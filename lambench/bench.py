@@ -31,6 +31,7 @@ from pathlib import Path
 
 from lambench.bench_backends import backend_figures
 from lambench.bench_logs import log_figures
+from lambench.bench_reload import reload_figures
 from lambench.core.config import FunctionConfig
 from lambench.core.runtime.service import LocalLambda
 
@@ -366,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     event_template_figures(20 if args.quick else 200)
     log_figures(args.quick)
     backend_figures(args.quick)
+    reload_figures(args.quick)
     return 0
 
 

@@ -251,3 +251,68 @@ def test_log_lines_are_colored_by_level_and_platform_lines_stand_apart() -> None
     assert format_line(plain, color=True, show_function=False).endswith("  just a print")
     shown = format_line(error, color=False, show_function=True)
     assert "\x1b" not in shown and " [$LATEST]012345 fn  [ERROR]" in shown
+
+
+def _reader(process: subprocess.Popen[str]) -> list[str]:
+    """Lines of the process's stdout, collected on a thread as they come."""
+    assert process.stdout is not None
+    stdout = process.stdout
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(stdout), daemon=True).start()
+    return lines
+
+
+def test_invoke_watch_runs_again_after_each_save(project: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lambench", "invoke", "hello", "--watch", "--project", str(project)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        lines = _reader(process)
+        assert wait_for(
+            lambda: any(line.startswith("--- ") and "first run" in line for line in lines), timeout=30
+        )
+        app = project / "hello" / "app.py"
+        app.write_text(app.read_text().replace('"hello world"', '"hello again"'))
+        assert wait_for(lambda: any("hello again" in line for line in lines), timeout=30), lines
+        header = next(line for line in lines if "hello/app.py changed" in line)
+        assert header.startswith("--- ") and " cold " in header and header.rstrip().endswith(" ms")
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+
+
+def test_watch_prints_reloads_and_template_errors(project: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lambench", "watch", "--project", str(project)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        lines = _reader(process)
+        assert process.stderr is not None
+        assert "lambench: watching hello," in process.stderr.readline()
+        (project / "flaky" / "app.py").write_text("def handler(event, context):\n    return 1\n")
+        assert wait_for(
+            lambda: any("reloaded flaky (flaky/app.py changed" in line for line in lines), timeout=30
+        )
+
+        def in_the_log() -> bool:
+            logs = lambench("logs", "flaky", "--project", str(project))
+            return "lambench: reloaded flaky (flaky/app.py changed; 0 environments retired)" in logs.stdout
+
+        # The reload is a line of the function's log too.
+        assert wait_for(in_the_log, timeout=30)
+        template = project / "template.yaml"
+        template.write_text(template.read_text().replace("Timeout: 2\n", "Timeout: 2000\n"))
+        assert wait_for(lambda: any("not reloaded: template.yaml:" in line for line in lines), timeout=30), (
+            lines
+        )
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0

@@ -55,16 +55,8 @@ def hot_reload(backend: LocalBackend, args: argparse.Namespace, loaded: Loaded) 
 
 
 def describe(record: ReloadRecord) -> str:
-    """One line for a reload: `12:00:01 reloaded hello (app.py changed; 1 environment retired)`."""
-    stamp = time.strftime("%H:%M:%S", time.localtime(record.time))
-    files = ", ".join(record.files) or "nothing"
-    if record.error is not None:
-        return f"{stamp} not reloaded: {record.error}"
-    plural = "" if record.retired == 1 else "s"
-    return (
-        f"{stamp} reloaded {', '.join(record.functions)} "
-        f"({files} changed; {record.retired} environment{plural} retired)"
-    )
+    """The record's summary after its local time: `12:00:01 reloaded hello (...)`."""
+    return f"{time.strftime('%H:%M:%S', time.localtime(record.time))} {record.summary()}"
 
 
 def until_interrupted(step: Callable[[], None] = lambda: None, interval_s: float = 0.05) -> None:

@@ -18,11 +18,13 @@ from lambench.core.logs.local_store import LocalLogStore
 from lambench.core.logs.model import LogBatch, LogLine, LogQuery
 from lambench.core.logs.parse import make_line
 from lambench.core.logs.ring import LogRing
-from lambench.core.runtime.records import LogRecord, Record
+from lambench.core.runtime.records import LogRecord, Record, ReloadRecord
 from lambench.core.runtime.service import LocalLambda
 
 #: Records the feed holds before it drops: about 0.4 s of a 50,000-lines-per-second flood.
 DEFAULT_QUEUE_RECORDS = 20_000
+#: The log stream hot-reload lines are shown under (they come from lambench, not an environment).
+RELOAD_STREAM = "lambench/hot-reload"
 #: Records turned into lines per round, so the ring and the store get batches of a bounded size.
 BATCH_RECORDS = 5_000
 
@@ -75,6 +77,8 @@ class EngineLogFeed:
     def _on_record(self, record: Record) -> None:
         """The engine's callback: queue a log record and return (runs on the engine's threads)."""
         if type(record) is not LogRecord:
+            if isinstance(record, ReloadRecord):
+                self._reloaded(record)
             return
         pending = self._pending
         if len(pending) < self.queue_records:
@@ -87,6 +91,19 @@ class EngineLogFeed:
                 self._dropped_now[record.function] = (count + 1, record)
         if self._sleeping:
             self._wake.set()
+
+    def _reloaded(self, record: ReloadRecord) -> None:
+        """A hot reload as a line in each reloaded function's log (rare: no queue needed)."""
+        level = "INFO" if record.error is None else "ERROR"
+        text = f"lambench: {record.summary()}"
+        lines = [
+            LogLine(record.time, function, RELOAD_STREAM, None, level, text)
+            for function in record.functions or ("",)
+        ]
+        if self.ring is not None:
+            self.ring.append_many(lines)
+        if self.store is not None:
+            self.store.append(lines)
 
     @property
     def received(self) -> int:

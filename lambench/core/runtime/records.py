@@ -106,6 +106,15 @@ class ReloadRecord:
     retired: int
     error: str | None = None
 
+    def summary(self) -> str:
+        """One line: `reloaded hello (hello/app.py changed; 1 environment retired)` or the error."""
+        if self.error is not None:
+            return f"not reloaded: {self.error}"
+        plural = "" if self.retired == 1 else "s"
+        files = ", ".join(self.files) or "nothing"
+        retired = f"{self.retired} environment{plural} retired"
+        return f"reloaded {', '.join(self.functions)} ({files} changed; {retired})"
+
 
 #: Every record the engine publishes to its subscribers.
 Record = LifecycleRecord | LogRecord | ThrottleRecord | ReloadRecord

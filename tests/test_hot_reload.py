@@ -277,3 +277,34 @@ def test_reload_records_say_what_changed(project: Project) -> None:
     project.write("fn/app.py", handler_code(json.dumps({"a": 1})))
     [record] = project.wait_records(1)
     assert record.time <= time.time() and record.error is None
+
+
+def test_provisioned_environments_are_reinitialised_with_the_new_code(tmp_path: Path) -> None:
+    from lambench.core.deploy import apply_deployments
+
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "app.py").write_text(handler_code("v1"))
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      FunctionName: fn\n"
+        "      CodeUri: fn/\n      Handler: app.handler\n      Runtime: python3.12\n"
+        "      AutoPublishAlias: live\n      ProvisionedConcurrencyConfig:\n"
+        "        ProvisionedConcurrentExecutions: 1\n"
+    )
+    project = load_project(tmp_path)
+    with LocalLambda(project.functions.values(), versions=tmp_path / ".lambench" / "versions") as service:
+        apply_deployments(service, project.deployments)
+        assert service.wait_provisioned("fn", "live").status == "READY"
+        first = service.invoke("fn:live", b"{}")
+        assert first.payload_json() == "v1" and not first.cold
+        records: list[ReloadRecord] = []
+        service.subscribe(lambda r: records.append(r) if isinstance(r, ReloadRecord) else None)
+        with HotReloader(service, project_dir=tmp_path, template=template, deployments=project.deployments):
+            (tmp_path / "fn" / "app.py").write_text(handler_code("v2"))
+            assert wait_for(lambda: bool(records), timeout=10)
+            status = service.wait_provisioned("fn", "live")
+            assert status.status == "READY" and status.available == 1
+            after = service.invoke("fn:live", b"{}")
+            assert after.payload_json() == "v2"
+            assert not after.cold  # served by the re-initialised provisioned environment
+            assert after.executed_version == "2"

@@ -6,16 +6,15 @@ import argparse
 import contextlib
 import queue
 import re
-import signal
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from types import FrameType
 from typing import TextIO
 
 from lambench.cli.backend_options import add_backend_options, open_backend
 from lambench.cli.common import UserError, add_project_option
+from lambench.cli.watch_cmd import interruptible
 from lambench.core.logs.model import LEVELS, LogBatch, LogLine, LogQuery
 from lambench.core.logs.parse import is_platform_line
 
@@ -163,37 +162,29 @@ def run(args: argparse.Namespace) -> int:
     out: TextIO = sys.stdout
     color = args.color == "always" or (args.color == "auto" and out.isatty())
     stop = threading.Event()
-    # Ctrl-C sets a plain flag; this thread then sets `stop`. Setting the Event from the handler
-    # could deadlock on its lock if the signal arrived while this thread held it.
-    interrupted: list[int] = []
-
-    def on_interrupt(signum: int, frame: FrameType | None) -> None:
-        interrupted.append(signum)
-
-    previous = signal.signal(signal.SIGINT, on_interrupt) if args.follow else None
-    try:
-        with open_backend(args) as backend:
-            if args.name and args.backend == "local":
-                names = [f.name for f in backend.list_functions()]
-                if args.name not in names:
-                    known = ", ".join(names)
-                    raise UserError(f"no function named {args.name!r} in {args.project} (functions: {known})")
-            printed = 0
-            for batch in _batches(backend.tail(query, stop), stop, interrupted):
-                if batch.notice:
-                    print(f"lambench: {batch.notice}", file=sys.stderr, flush=True)
-                if batch.lines:
-                    out.write(
-                        "".join(
-                            format_line(line, color=color, show_function=not args.name) + "\n"
-                            for line in batch.lines
-                        )
+    # With --follow, Ctrl-C only raises a flag; this thread then sets `stop`.
+    watching: contextlib.AbstractContextManager[list[int]] = (
+        interruptible() if args.follow else contextlib.nullcontext([])
+    )
+    with watching as interrupted, open_backend(args) as backend:
+        if args.name and args.backend == "local":
+            names = [f.name for f in backend.list_functions()]
+            if args.name not in names:
+                known = ", ".join(names)
+                raise UserError(f"no function named {args.name!r} in {args.project} (functions: {known})")
+        printed = 0
+        for batch in _batches(backend.tail(query, stop), stop, interrupted):
+            if batch.notice:
+                print(f"lambench: {batch.notice}", file=sys.stderr, flush=True)
+            if batch.lines:
+                out.write(
+                    "".join(
+                        format_line(line, color=color, show_function=not args.name) + "\n"
+                        for line in batch.lines
                     )
-                    out.flush()
-                    printed += len(batch.lines)
-            if printed == 0 and not args.follow:
-                print("lambench: no matching log lines", file=sys.stderr)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+                )
+                out.flush()
+                printed += len(batch.lines)
+        if printed == 0 and not args.follow:
+            print("lambench: no matching log lines", file=sys.stderr)
     return 0

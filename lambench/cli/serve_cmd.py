@@ -6,15 +6,13 @@ import argparse
 import json
 import os
 import shlex
-import signal
 import sys
 import time
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
 from lambench.cli.common import UserError, add_project_option, load_project_functions, open_local_backend
-from lambench.cli.watch_cmd import describe, hot_reload
+from lambench.cli.watch_cmd import describe, hot_reload, interruptible
 
 if TYPE_CHECKING:
     from lambench.core.backends.local import LocalBackend
@@ -67,15 +65,8 @@ def run_serve(args: argparse.Namespace) -> int:
             f"an embedded account already runs for {project} at {running.endpoint} (pid {running.pid})"
         )
     loaded = load_project_functions(args)
-    # A plain flag: a handler that set a threading.Event could deadlock on the Event's lock if the
-    # signal arrived while this thread held it inside wait().
-    stopping: list[int] = []
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stopping.append(signum)
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    # Signals only raise a flag from here on, so even a Ctrl-C during start-up shuts down cleanly.
+    with interruptible() as stopping:
         try:
             context = open_local_backend(args, loaded, share=False, port=args.port)
             backend = context.__enter__()
@@ -86,22 +77,19 @@ def run_serve(args: argparse.Namespace) -> int:
                 f"lambench: starting the embedded account for {project.name}...", file=sys.stderr, flush=True
             )
             backend.account.start()
-            account = shared.SharedAccount(os.getpid(), backend.account.endpoint, backend.region)
-            shared.publish(project, account)
-            try:
-                _print_banner(backend, loaded.resources)
-                with hot_reload(backend, args, loaded):
-                    backend.service.subscribe(_print_reloads)
+            with hot_reload(backend, args, loaded):
+                backend.service.subscribe(_print_reloads)
+                account = shared.SharedAccount(os.getpid(), backend.account.endpoint, backend.region)
+                shared.publish(project, account)
+                try:
+                    _print_banner(backend, loaded.resources)
                     while not stopping:
                         time.sleep(0.2)
-                print("\nlambench: stopping the embedded account", file=sys.stderr)
-            finally:
-                shared.withdraw(project, os.getpid())
+                    print("\nlambench: stopping the embedded account", file=sys.stderr)
+                finally:
+                    shared.withdraw(project, os.getpid())
         finally:
             context.__exit__(None, None, None)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     return 0
 
 

@@ -59,8 +59,9 @@ def describe(record: ReloadRecord) -> str:
     return f"{time.strftime('%H:%M:%S', time.localtime(record.time))} {record.summary()}"
 
 
-def until_interrupted(step: Callable[[], None] = lambda: None, interval_s: float = 0.05) -> None:
-    """Run `step` every `interval_s` until SIGINT or SIGTERM (which end it cleanly)."""
+@contextlib.contextmanager
+def interruptible() -> Iterator[list[int]]:
+    """While inside, SIGINT and SIGTERM only append to the yielded list (the caller winds down)."""
     # A plain flag: handlers must not touch locks the interrupted thread may hold.
     stopping: list[int] = []
 
@@ -69,12 +70,18 @@ def until_interrupted(step: Callable[[], None] = lambda: None, interval_s: float
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while not stopping:
-            step()
-            time.sleep(interval_s)
+        yield stopping
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def until_interrupted(step: Callable[[], None] = lambda: None, interval_s: float = 0.05) -> None:
+    """Run `step` every `interval_s` until SIGINT or SIGTERM (which end it cleanly)."""
+    with interruptible() as stopping:
+        while not stopping:
+            step()
+            time.sleep(interval_s)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,9 +18,7 @@ bytecode: $(STAMP)
 	@$(BIN)/python -m compileall -q lambench
 
 run: bytecode
-	$(BIN)/lambench functions --project demo_functions
-	$(BIN)/lambench invoke hello --project demo_functions --event-json '{"name": "lambench"}'
-	$(BIN)/lambench invoke orders --project demo_functions --event-json '{"item": "book", "qty": 2}'
+	$(BIN)/lambench --project demo_functions
 
 test: bytecode
 	$(BIN)/python -m pytest -q

@@ -19,11 +19,15 @@ from lambench.cli import (
     logs_cmd,
     metrics_cmd,
     serve_cmd,
+    tui_cmd,
     versions_cmd,
     watch_cmd,
 )
 from lambench.cli.common import UserError, fail
 from lambench.core.backends.base import BackendError
+
+#: Flags the top-level parser answers itself (everything else before a command goes to the TUI).
+_TOP_LEVEL_FLAGS = ("-h", "--help", "--version", "--endpoint")
 
 #: Exit status when AWS (or the embedded account) refused or could not be reached.
 EXIT_BACKEND = 3
@@ -58,12 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
     metrics_cmd.register(subparsers)
     serve_cmd.register(subparsers)
     watch_cmd.register(subparsers)
+    tui_cmd.register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the process exit status."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `lambench [--project DIR] [--theme T] ...` with no command opens the TUI.
+    if not argv or (argv[0].startswith("-") and argv[0] not in _TOP_LEVEL_FLAGS):
+        argv = ["tui", *argv]
     args = parser.parse_args(argv)
     if args.endpoint and not getattr(args, "run", None):
         args = parser.parse_args(["env", "--endpoint"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import math
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,7 @@ class LocalBackend:
             self._store = LocalLogStore(log_dir(project_dir))
             self._feed = EngineLogFeed(self.service, ring=LogRing(), store=self._store)
         self._closed = False
+        self._closers: list[Callable[[], None]] = []
 
     # -- Backend --------------------------------------------------------------------------------
 
@@ -200,11 +201,17 @@ class LocalBackend:
             self.account.client("cloudwatch"), name, start, math.floor(end) + 1, period_s, percentiles=False
         )
 
+    def close_with(self, closer: Callable[[], None]) -> None:
+        """Run `closer` first when the backend closes (a hot reloader watching this service)."""
+        self._closers.append(closer)
+
     def close(self) -> None:
         """Stop the engine, write pending logs and metrics, stop moto."""
         if self._closed:
             return
         self._closed = True
+        for closer in reversed(self._closers):
+            closer()
         try:
             self.service.close()
         finally:

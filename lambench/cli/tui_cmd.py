@@ -1,0 +1,93 @@
+"""`lambench` with no command (or `lambench tui`): the terminal UI."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lambench.cli.backend_options import add_backend_options, check_backend_options
+from lambench.cli.common import UserError, add_project_option, load_project_functions, versions_dir
+
+if TYPE_CHECKING:
+    from lambench.core.backends.base import Backend
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `tui` command (what `lambench` alone runs)."""
+    parser = subparsers.add_parser(
+        "tui",
+        help="open the terminal UI (the default when no command is given)",
+        description=(
+            "Open lambench's terminal UI on the project: functions, the event editor, results, live logs "
+            "and hot reload. With --backend aws it shows a real account's functions and logs; invoking "
+            "them needs --allow-invoke."
+        ),
+    )
+    add_project_option(parser)
+    parser.add_argument(
+        "--theme", metavar="NAME", help="lambench-dark (default), lambench-light, lambench-contrast"
+    )
+    add_backend_options(parser, invoke=True)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the app until the user quits."""
+    check_backend_options(args)
+    if args.backend == "local":
+        # A broken template is reported before the screen opens, like every other command.
+        load_project_functions(args)
+    from lambench.tui.app import LambenchApp
+
+    subtitle = str(Path(args.project).resolve().name) if args.backend == "local" else "AWS"
+    app = LambenchApp(lambda: open_for_tui(args), subtitle=subtitle, theme=args.theme)
+    app.run()
+    return 0
+
+
+def open_for_tui(args: argparse.Namespace) -> Backend:
+    """The backend the options choose, with hot reload running for a local project (worker thread)."""
+    if args.backend == "aws":
+        from lambench.core.backends.aws import AwsBackend
+
+        return AwsBackend(
+            profile=args.profile,
+            region=args.region,
+            endpoint_url=args.endpoint_url,
+            allow_invoke=args.allow_invoke,
+        )
+    from lambench.core.backends.local import LocalBackend
+    from lambench.core.config import ConfigError
+    from lambench.core.deploy import apply_deployments
+    from lambench.core.reload import HotReloader
+    from lambench.core.template import find_template
+
+    loaded = load_project_functions(args)
+    project_dir = Path(args.project).resolve()
+    region = next((config.region for config in loaded.functions.values()), "us-east-1")
+    backend = LocalBackend(
+        loaded.functions.values(),
+        project_dir=project_dir,
+        region=region,
+        resources=loaded.resources,
+        reserved={name: d.reserved_concurrency for name, d in loaded.deployments.items()},
+        versions=versions_dir(args),
+    )
+    try:
+        apply_deployments(backend.service, loaded.deployments, provision=lambda function, alias: False)
+        reloader = HotReloader(
+            backend.service,
+            project_dir=project_dir,
+            template=find_template(project_dir),
+            deployments=loaded.deployments,
+        )
+        reloader.start()
+        backend.close_with(reloader.close)
+    except ConfigError as exc:
+        backend.close()
+        raise UserError(str(exc)) from None
+    except BaseException:
+        backend.close()
+        raise
+    return backend

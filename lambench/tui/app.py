@@ -1,0 +1,240 @@
+"""`LambenchApp`: the terminal workbench. Start-up paints at once; the backend opens in a worker."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Header
+
+from lambench.core.backends.base import Backend, BackendError
+from lambench.tui.messages import BackendFailed, BackendReady, InvokeFailed, InvokeFinished
+from lambench.tui.session import Session
+from lambench.tui.themes import DEFAULT_THEME, load_themes
+from lambench.tui.widgets import EventEditor, FunctionsPanel, LogView, ResultView
+
+#: How often buffered log lines, reloads and environment counts reach the screen.
+TICK_S = 0.1
+
+
+class LambenchApp(App[None]):
+    """Functions, event, result and live logs of one backend."""
+
+    CSS_PATH = "lambench.tcss"
+    TITLE = "lambench"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("i", "invoke", "Invoke", id="invoke"),
+        # Works while typing in the event editor too.
+        Binding("f5", "invoke", "Invoke", id="invoke-anywhere", show=False, priority=True),
+        Binding("a", "invoke_async", "Async", id="invoke-async"),
+        Binding("r", "invoke_again", "Again", id="invoke-again"),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("t", "next_theme", "Theme", id="next-theme"),
+        Binding("ctrl+l", "clear_logs", "Clear logs", id="clear-logs", show=False),
+    ]
+
+    def __init__(
+        self, open_backend: Callable[[], Backend], *, subtitle: str = "", theme: str | None = None
+    ) -> None:
+        super().__init__()
+        self._open_backend = open_backend
+        self.sub_title = subtitle
+        self._wanted_theme = theme or DEFAULT_THEME
+        self.session: Session | None = None
+        self._last_event: tuple[str, str] | None = None
+
+    # -- start-up -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="top"):
+            yield FunctionsPanel(id="functions-panel")
+            with Vertical(id="work"):
+                yield EventEditor("{}", id="event")
+                yield ResultView(id="result")
+        yield LogView(id="logs")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._install_themes()
+        self.set_interval(TICK_S, self._tick)
+        self._open()
+
+    def _install_themes(self) -> None:
+        loaded = load_themes()
+        for theme in loaded.themes:
+            self.register_theme(theme)
+        for problem in loaded.problems:
+            self.notify(f"theme skipped: {problem}", severity="warning", timeout=8)
+        names = {theme.name for theme in loaded.themes}
+        wanted = self._wanted_theme
+        if wanted not in names and wanted not in self.available_themes:
+            self.notify(f"no theme named {wanted!r}; using {DEFAULT_THEME}", severity="warning", timeout=8)
+            wanted = DEFAULT_THEME if DEFAULT_THEME in names else "textual-dark"
+        self.theme = wanted
+
+    @work(thread=True, exclusive=True, group="backend")
+    def _open(self) -> None:
+        try:
+            backend = self._open_backend()
+        except (BackendError, Exception) as exc:
+            self.post_message(BackendFailed(str(getattr(exc, "message", exc))))
+            return
+        try:
+            functions = backend.list_functions()
+        except Exception as exc:
+            backend.close()
+            self.post_message(BackendFailed(str(getattr(exc, "message", exc))))
+            return
+        self.post_message(BackendReady(backend, functions))
+
+    def on_backend_ready(self, message: BackendReady) -> None:
+        self.session = Session(message.backend)
+        self.query_one("#functions").focus()
+        self.sub_title = message.backend.description
+        self.query_one(FunctionsPanel).show(message.functions)
+        self.session.start_tail(None if message.backend.kind == "local" else self._selected())
+        if not message.functions:
+            self.notify("no functions here: add a template.yaml, or pass --project", severity="warning")
+
+    def on_backend_failed(self, message: BackendFailed) -> None:
+        self.notify(message.error, title="cannot open the backend", severity="error", timeout=30)
+
+    # -- actions --------------------------------------------------------------------------------
+
+    def _selected(self) -> str | None:
+        return self.query_one(FunctionsPanel).selected
+
+    def action_invoke(self) -> None:
+        """Invoke the selected function with the event in the editor."""
+        self._invoke_current("RequestResponse")
+
+    def action_invoke_async(self) -> None:
+        """An Event (asynchronous) invoke of the selected function."""
+        self._invoke_current("Event")
+
+    def action_invoke_again(self) -> None:
+        """Invoke again with the last event sent."""
+        if self._last_event is None:
+            self.notify("nothing to repeat yet: press i first", severity="warning")
+            return
+        function, event = self._last_event
+        self._invoke(function, event, "RequestResponse")
+
+    def _invoke_current(self, invocation_type: str) -> None:
+        function = self._selected()
+        if self.session is None or function is None:
+            self.notify("no function selected yet", severity="warning")
+            return
+        editor = self.query_one(EventEditor)
+        problem = editor.problem()
+        if problem is not None:
+            self.notify(f"not invoked: {problem}", severity="error")
+            return
+        self._invoke(function, editor.text or "{}", invocation_type)
+
+    def _invoke(self, function: str, event: str, invocation_type: str) -> None:
+        if self.session is None:
+            return
+        if not self.session.backend.can_invoke:
+            self.notify(
+                "invoking is off for this account: start lambench with --allow-invoke", severity="error"
+            )
+            return
+        self._last_event = (function, event)
+        self.query_one(ResultView).show_pending(function)
+        self._run_invoke(function, event, invocation_type)
+
+    @work(thread=True, group="invoke")
+    def _run_invoke(self, function: str, event: str, invocation_type: str) -> None:
+        assert self.session is not None
+        name, _, qualifier = function.partition(":")
+        try:
+            outcome = self.session.backend.invoke(
+                name, event.encode(), qualifier=qualifier or None, invocation_type=invocation_type
+            )
+        except Exception as exc:
+            code = getattr(exc, "error_code", None) or getattr(exc, "code", None)
+            text = getattr(exc, "message", str(exc))
+            self.post_message(InvokeFailed(function, f"{code}: {text}" if code else text))
+            return
+        self.post_message(InvokeFinished(function, qualifier or None, event, outcome))
+
+    def on_invoke_finished(self, message: InvokeFinished) -> None:
+        self.query_one(ResultView).show(message.function, message.outcome)
+        outcome = message.outcome
+        if outcome.function_error:
+            last = outcome.error_type or outcome.function_error
+        elif outcome.status_code == 202:
+            last = "queued"
+        else:
+            last = f"ok {outcome.duration_ms:.1f} ms" if outcome.duration_ms is not None else "ok"
+        self.query_one(FunctionsPanel).note_result(message.function.partition(":")[0], last)
+
+    def on_invoke_failed(self, message: InvokeFailed) -> None:
+        self.query_one(ResultView).show_error(message.function, message.error)
+        self.notify(message.error, title=f"{message.function} not invoked", severity="error")
+
+    def action_filter(self) -> None:
+        """Focus the function filter."""
+        self.query_one("#function-filter").focus()
+
+    def action_next_theme(self) -> None:
+        """Cycle through lambench's themes."""
+        names = sorted(name for name in self.available_themes if name.startswith("lambench-"))
+        if not names:
+            return
+        index = names.index(self.theme) + 1 if self.theme in names else 0
+        self.theme = names[index % len(names)]
+        self.notify(f"theme: {self.theme}", timeout=2)
+
+    def action_clear_logs(self) -> None:
+        """Empty the log view."""
+        self.query_one(LogView).clear()
+
+    # -- the clock ------------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        if self.session is None:
+            return
+        drained = self.session.drain()
+        logs = self.query_one(LogView)
+        if drained.skipped:
+            logs.write(f"... {drained.skipped:,} lines skipped (the view keeps up by dropping the oldest)")
+        if drained.lines:
+            logs.add_lines(drained.lines, function=None)
+        for notice in drained.notices:
+            self.notify(notice, severity="warning")
+        for record in drained.reloads:
+            if record.error is not None:
+                self.notify(record.error, title="not reloaded", severity="error", timeout=10)
+            else:
+                self.notify(record.summary(), title="hot reload", timeout=4)
+        self._count_environments()
+
+    def _count_environments(self) -> None:
+        assert self.session is not None
+        service = getattr(self.session.backend, "service", None)
+        if service is None:
+            return
+        counts: dict[str, list[int]] = {}
+        for info in service.environments():
+            warm_busy = counts.setdefault(info.function, [0, 0])
+            warm_busy[1 if info.busy else 0] += 1
+        self.query_one(FunctionsPanel).note_environments(
+            {name: f"{warm}/{busy}" for name, (warm, busy) in counts.items()}
+        )
+
+    def on_unmount(self) -> None:
+        if self.session is not None:
+            self.session.close()
+
+
+def run_timestamp() -> float:
+    """Seconds since the epoch (kept apart so tests can fix the clock)."""
+    return time.time()

@@ -1,0 +1,229 @@
+"""The main screen's panels: functions, event editor, result, logs."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.reactive import reactive
+from textual.widgets import DataTable, Input, RichLog, Static, TextArea
+
+from lambench.core.backends.base import FunctionSummary, InvokeOutcome
+from lambench.core.logs.model import LogLine
+from lambench.core.logs.parse import is_platform_line
+
+#: Lines the log view keeps; older ones scroll away.
+LOG_VIEW_LINES = 5_000
+
+
+class FunctionsPanel(Vertical):
+    """The functions, filtered as you type; the highlighted row is the selected function."""
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="filter functions", id="function-filter")
+        table: DataTable[str] = DataTable(id="functions", cursor_type="row", zebra_stripes=False)
+        yield table
+
+    def on_mount(self) -> None:
+        table = self.query_one("#functions", DataTable)
+        table.add_columns("function", "MB", "env", "last")
+        self.border_title = "Functions"
+        self._functions: list[FunctionSummary] = []
+        self._last: dict[str, str] = {}
+        self._environments: dict[str, str] = {}
+
+    def show(self, functions: list[FunctionSummary]) -> None:
+        """Replace the list."""
+        self._functions = functions
+        self._refresh_rows()
+
+    def note_result(self, function: str, text: str) -> None:
+        """Record the last result of a function (`ok 3 ms`, `Unhandled`)."""
+        self._last[function] = text
+        self._refresh_rows()
+
+    def note_environments(self, counts: dict[str, str]) -> None:
+        """Warm/busy environment counts by function, as `2/1`."""
+        if counts != self._environments:
+            self._environments = counts
+            self._refresh_rows()
+
+    @property
+    def selected(self) -> str | None:
+        """The highlighted function's name."""
+        table = self.query_one("#functions", DataTable)
+        if table.row_count == 0:
+            return None
+        row = table.get_row_at(table.cursor_row)
+        return str(row[0])
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._refresh_rows()
+
+    def _refresh_rows(self) -> None:
+        table = self.query_one("#functions", DataTable)
+        wanted = self.query_one("#function-filter", Input).value.strip().lower()
+        previous = self.selected
+        table.clear()
+        for function in self._functions:
+            if wanted and wanted not in function.name.lower():
+                continue
+            table.add_row(
+                function.name,
+                str(function.memory_mb),
+                self._environments.get(function.name, "-"),
+                self._last.get(function.name, ""),
+                key=function.name,
+            )
+        if previous is not None and previous in table.rows:
+            table.move_cursor(row=table.get_row_index(previous))
+
+
+class EventEditor(Vertical):
+    """The event as JSON, checked as you type."""
+
+    valid: reactive[bool] = reactive(True)
+
+    def __init__(self, text: str = "{}", **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._initial = text
+
+    def compose(self) -> ComposeResult:
+        yield TextArea(
+            self._initial, language="json", id="event-text", show_line_numbers=True, tab_behavior="indent"
+        )
+        yield Static("valid JSON", id="event-status")
+
+    def on_mount(self) -> None:
+        self.border_title = "Event"
+        self._check()
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self._check()
+
+    @property
+    def text(self) -> str:
+        """The event as typed."""
+        return self.query_one("#event-text", TextArea).text
+
+    def load(self, text: str) -> None:
+        """Replace the event."""
+        self.query_one("#event-text", TextArea).load_text(text)
+        self._check()
+
+    def problem(self) -> str | None:
+        """Why the event cannot be sent, or None when it is valid JSON."""
+        text = self.text
+        if not text.strip():
+            return None
+        try:
+            json.loads(text)
+        except ValueError as exc:
+            return f"invalid JSON: {exc}"
+        return None
+
+    def _check(self) -> None:
+        problem = self.problem()
+        self.valid = problem is None
+        status = self.query_one("#event-status", Static)
+        status.update(problem or "valid JSON")
+        status.set_class(problem is not None, "invalid")
+
+
+class ResultView(VerticalScroll):
+    """The last invoke: a status line, then the payload (or the function error) highlighted."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("no invoke yet: press i to invoke the selected function", id="result-status")
+        yield Static("", id="result-payload")
+
+    def on_mount(self) -> None:
+        self.border_title = "Result"
+        self.payload_text = ""
+
+    def show(self, function: str, outcome: InvokeOutcome) -> None:
+        """Render an outcome."""
+        self.query_one("#result-status", Static).update(status_line(function, outcome))
+        payload = self.query_one("#result-payload", Static)
+        text = outcome.payload.decode("utf-8", "replace")
+        try:
+            pretty = json.dumps(json.loads(text), indent=2, ensure_ascii=False) if text else ""
+        except ValueError:
+            pretty = text
+        #: The payload as shown, pretty-printed (for the log jump, copying and tests).
+        self.payload_text = pretty
+        payload.update(Syntax(pretty, "json", word_wrap=True, background_color="default") if pretty else "")
+        self.set_class(outcome.function_error is not None, "function-error")
+
+    def show_pending(self, function: str) -> None:
+        """An invoke is on its way."""
+        self.query_one("#result-status", Static).update(Text(f"{function}: invoking..."))
+
+    def show_error(self, function: str, error: str) -> None:
+        """The service refused the invoke."""
+        self.query_one("#result-status", Static).update(Text(f"{function}: {error}"))
+        self.query_one("#result-payload", Static).update("")
+        self.set_class(True, "function-error")
+
+
+def status_line(function: str, outcome: InvokeOutcome) -> Text:
+    """`hello  200  cold  1.02 ms  billed 24 ms  init 22.9 ms  11/128 MB  req 3f0c...`."""
+    parts = [function, str(outcome.status_code)]
+    if outcome.function_error:
+        parts.append(f"{outcome.function_error}: {outcome.error_type or '?'}")
+    if outcome.cold is not None:
+        parts.append("cold" if outcome.cold else "warm")
+    if outcome.duration_ms is not None:
+        parts.append(f"{outcome.duration_ms:.2f} ms")
+    if outcome.billed_duration_ms is not None:
+        parts.append(f"billed {outcome.billed_duration_ms} ms")
+    if outcome.init_duration_ms is not None:
+        parts.append(f"init {outcome.init_duration_ms:.1f} ms")
+    if outcome.max_memory_used_mb is not None and outcome.memory_size_mb is not None:
+        parts.append(f"{outcome.max_memory_used_mb}/{outcome.memory_size_mb} MB")
+    if outcome.request_id:
+        parts.append(f"req {outcome.request_id}")
+    return Text("  ".join(parts))
+
+
+class LogView(RichLog):
+    """The live log, written in batches by the app's clock."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(max_lines=LOG_VIEW_LINES, wrap=False, markup=False, highlight=False, **kwargs)  # type: ignore[arg-type]
+
+    def on_mount(self) -> None:
+        self.border_title = "Logs"
+
+    def add_lines(self, lines: list[LogLine], *, function: str | None) -> int:
+        """Write the lines of `function` (all when None); returns how many were written."""
+        written = 0
+        for line in lines:
+            if function is not None and line.function not in (function, ""):
+                continue
+            self.write(render_line(line))
+            written += 1
+        return written
+
+
+def render_line(line: LogLine) -> Text:
+    """A log line styled by kind: platform lines, then levels."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(line.time))
+    text = Text(f"{stamp} ", style="dim")
+    body = line.text.rstrip("\n").replace("\t", "  ")
+    if is_platform_line(line.text):
+        style = "cyan"
+    elif line.level in ("ERROR", "FATAL"):
+        style = "bold red"
+    elif line.level == "WARN":
+        style = "yellow"
+    elif line.level in ("DEBUG", "TRACE"):
+        style = "dim"
+    else:
+        style = ""
+    text.append(body, style=style)
+    return text

@@ -1,0 +1,158 @@
+"""The TUI driven by Textual's pilot: a real local backend, real runtimes, real log tail."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from lambench.core.backends.base import Backend
+from lambench.core.backends.local import LocalBackend
+from lambench.core.template import load_project
+from lambench.tui.app import LambenchApp
+from lambench.tui.widgets import EventEditor, FunctionsPanel, LogView, ResultView
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def opener(tmp_path: Path) -> Callable[[], Backend]:
+    project_dir = tmp_path / "demo"
+    shutil.copytree(
+        REPO / "demo_functions", project_dir, ignore=shutil.ignore_patterns(".lambench", "__pycache__")
+    )
+
+    def open_backend() -> Backend:
+        project = load_project(project_dir)
+        return LocalBackend(project.functions.values(), project_dir=project_dir, share=False)
+
+    return open_backend
+
+
+async def wait_until(pilot: object, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Let the app run until `predicate` holds (pilot.pause yields to the event loop)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await pilot.pause(0.05)  # type: ignore[attr-defined]
+
+
+def test_invoke_the_selected_function_and_see_result_and_logs(opener: Callable[[], Backend]) -> None:
+    async def scenario() -> None:
+        app = LambenchApp(opener)
+        async with app.run_test(size=(120, 40)) as pilot:
+            panel = app.query_one(FunctionsPanel)
+            await wait_until(pilot, lambda: panel.selected == "hello")
+            app.query_one(EventEditor).load('{"name": "pilot"}')
+            await pilot.press("escape", "i")
+            result = app.query_one(ResultView)
+            status = result.query_one("#result-status")
+            await wait_until(pilot, lambda: "200" in str(status.render()))
+            assert "hello  200  cold" in str(status.render())
+            assert '"statusCode": 200' in result.payload_text
+            assert "hello pilot" in result.payload_text
+            logs = app.query_one(LogView)
+            await wait_until(pilot, lambda: any("REPORT RequestId" in line.text for line in logs.lines))
+
+    asyncio.run(scenario())
+
+
+def test_invalid_json_is_refused_with_the_reason(opener: Callable[[], Backend]) -> None:
+    async def scenario() -> None:
+        app = LambenchApp(opener)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: app.query_one(FunctionsPanel).selected is not None)
+            editor = app.query_one(EventEditor)
+            editor.load('{"name": ')
+            await pilot.pause()
+            assert not editor.valid
+            assert "invalid JSON" in str(editor.query_one("#event-status").render())
+            await pilot.press("escape", "i")
+            await pilot.pause()
+            assert "no invoke yet" in str(app.query_one(ResultView).query_one("#result-status").render())
+            assert any("not invoked: invalid JSON" in n.message for n in app._notifications)
+
+    asyncio.run(scenario())
+
+
+def test_themes_load_from_files_and_cycle(opener: Callable[[], Backend]) -> None:
+    async def scenario() -> None:
+        app = LambenchApp(opener, theme="lambench-light")
+        async with app.run_test(size=(80, 24)) as pilot:
+            assert app.theme == "lambench-light"
+            await pilot.press("escape", "t")
+            assert app.theme.startswith("lambench-") and app.theme != "lambench-light"
+
+    asyncio.run(scenario())
+
+
+def test_an_unknown_theme_falls_back_with_one_notification(opener: Callable[[], Backend]) -> None:
+    async def scenario() -> None:
+        app = LambenchApp(opener, theme="no-such-theme")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert app.theme == "lambench-dark"
+            assert [n.message for n in app._notifications if "no-such-theme" in n.message] == [
+                "no theme named 'no-such-theme'; using lambench-dark"
+            ]
+
+    asyncio.run(scenario())
+
+
+def test_a_backend_that_fails_to_open_is_a_notification(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        def broken() -> Backend:
+            raise ValueError("template.yaml:3: Resources: expected a mapping")
+
+        app = LambenchApp(broken)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(
+                pilot, lambda: any("expected a mapping" in n.message for n in app._notifications)
+            )
+            assert app.session is None
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_smoke_in_a_real_terminal_under_tmux(tmp_path: Path) -> None:
+    """`lambench` in tmux: the screen paints, `i` invokes hello, the result shows, ctrl+q quits."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.helpers import wait_for
+
+    project_dir = tmp_path / "demo"
+    shutil.copytree(
+        REPO / "demo_functions", project_dir, ignore=shutil.ignore_patterns(".lambench", "__pycache__")
+    )
+    socket = f"lambench-test-{os.getpid()}"
+    tmux = ["tmux", "-L", socket]
+    command = f"{sys.executable} -m lambench --project {project_dir}"
+    subprocess.run([*tmux, "new-session", "-d", "-s", "smoke", "-x", "100", "-y", "30", command], check=True)
+    try:
+
+        def pane() -> str:
+            return subprocess.run(
+                [*tmux, "capture-pane", "-t", "smoke", "-p"], capture_output=True, text=True
+            ).stdout
+
+        assert wait_for(lambda: "hello" in pane() and "Functions" in pane(), timeout=30), pane()
+        subprocess.run([*tmux, "send-keys", "-t", "smoke", "i"], check=True)
+        assert wait_for(lambda: "hello  200  cold" in pane(), timeout=30), pane()
+        assert wait_for(lambda: "REPORT RequestId" in pane(), timeout=30), pane()
+        subprocess.run([*tmux, "send-keys", "-t", "smoke", "C-q"], check=True)
+        assert wait_for(
+            lambda: (
+                subprocess.run([*tmux, "has-session", "-t", "smoke"], capture_output=True).returncode != 0
+            ),
+            timeout=30,
+        )
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)

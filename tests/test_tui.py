@@ -13,7 +13,8 @@ from lambench.core.backends.base import Backend
 from lambench.core.backends.local import LocalBackend
 from lambench.core.template import load_project
 from lambench.tui.app import LambenchApp
-from lambench.tui.widgets import EventEditor, FunctionsPanel, LogView, ResultView
+from lambench.tui.dialogs import HelpScreen, QualifierScreen
+from lambench.tui.widgets import EventEditor, FunctionsPanel, LogsPanel, ResultView
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -56,8 +57,14 @@ def test_invoke_the_selected_function_and_see_result_and_logs(opener: Callable[[
             assert "hello  200  cold" in str(status.render())
             assert '"statusCode": 200' in result.payload_text
             assert "hello pilot" in result.payload_text
-            logs = app.query_one(LogView)
+            logs = app.query_one(LogsPanel)
             await wait_until(pilot, lambda: any("REPORT RequestId" in line.text for line in logs.lines))
+            # `j` shows just that request's lines (its START..REPORT), the filter says so.
+            await pilot.press("j")
+            request_id = str(status.render()).split("req ")[1].split()[0]
+            assert app.query_one("#log-filter").value == f"req:{request_id}"
+            visible = logs.shown_lines()
+            assert visible and all(line.request_id == request_id for line in visible)
 
     asyncio.run(scenario())
 
@@ -156,3 +163,49 @@ def test_smoke_in_a_real_terminal_under_tmux(tmp_path: Path) -> None:
         )
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
+
+
+def test_choose_a_qualifier_and_invoke_the_alias(opener: Callable[[], Backend]) -> None:
+    async def scenario() -> None:
+        app = LambenchApp(opener)
+        async with app.run_test(size=(120, 40)) as pilot:
+            panel = app.query_one(FunctionsPanel)
+            await wait_until(pilot, lambda: panel.selected == "hello")
+            assert app.session is not None
+            service = app.session.backend.service  # type: ignore[attr-defined]
+            version = service.publish_version("hello")
+            service.create_alias("hello", "live", version.number)
+            await pilot.press("q")
+            await wait_until(pilot, lambda: isinstance(app.screen, QualifierScreen))
+            await pilot.press("down", "down", "enter")
+            await wait_until(pilot, lambda: app.qualifiers.get("hello") == "live")
+            assert app.query_one(EventEditor).border_title == "Event for hello:live"
+            await pilot.press("i")
+            result = app.query_one(ResultView)
+            await wait_until(pilot, lambda: "200" in str(result.query_one("#result-status").render()))
+            assert app.query_one(FunctionsPanel).selected == "hello"
+
+    asyncio.run(scenario())
+
+
+def test_help_lists_the_keys_and_the_palette_has_every_action(opener: Callable[[], Backend]) -> None:
+    async def scenario() -> None:
+        app = LambenchApp(opener)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_until(pilot, lambda: app.query_one(FunctionsPanel).selected is not None)
+            await pilot.press("question_mark")
+            await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+            keys = str(app.screen.query_one("#help-keys").render())
+            assert "i  " in keys and "Invoke" in keys and "?" in keys
+            await pilot.press("escape")
+            titles = [command.title for command in app.get_system_commands(app.screen)]
+            for wanted in (
+                "Invoke",
+                "Invoke again",
+                "Choose qualifier",
+                "Filter logs",
+                "Theme: lambench-light",
+            ):
+                assert wanted in titles
+
+    asyncio.run(scenario())

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import ClassVar
 
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
 from textual.widgets import Footer, Header
 
 from lambench.core.backends.base import Backend, BackendError
+from lambench.tui.dialogs import HelpScreen, QualifierScreen
 from lambench.tui.messages import BackendFailed, BackendReady, InvokeFailed, InvokeFinished
 from lambench.tui.session import Session
 from lambench.tui.themes import DEFAULT_THEME, load_themes
-from lambench.tui.widgets import EventEditor, FunctionsPanel, LogView, ResultView
+from lambench.tui.widgets import EventEditor, FunctionsPanel, LogsPanel, ResultView
 
 #: How often buffered log lines, reloads and environment counts reach the screen.
 TICK_S = 0.1
@@ -34,7 +36,12 @@ class LambenchApp(App[None]):
         Binding("a", "invoke_async", "Async", id="invoke-async"),
         Binding("r", "invoke_again", "Again", id="invoke-again"),
         Binding("slash", "filter", "Filter", id="filter"),
+        Binding("q", "choose_qualifier", "Qualifier", id="choose-qualifier"),
         Binding("t", "next_theme", "Theme", id="next-theme"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("l", "filter_logs", "Log filter", id="filter-logs"),
+        Binding("j", "jump_to_logs", "Its logs", id="jump-to-logs"),
+        Binding("end", "follow_logs", "Follow", id="follow-logs", show=False),
         Binding("ctrl+l", "clear_logs", "Clear logs", id="clear-logs", show=False),
     ]
 
@@ -47,6 +54,9 @@ class LambenchApp(App[None]):
         self._wanted_theme = theme or DEFAULT_THEME
         self.session: Session | None = None
         self._last_event: tuple[str, str] | None = None
+        self._last_request_id: str | None = None
+        #: The qualifier invokes use, by function (absent: $LATEST).
+        self.qualifiers: dict[str, str] = {}
 
     # -- start-up -------------------------------------------------------------------------------
 
@@ -57,7 +67,7 @@ class LambenchApp(App[None]):
             with Vertical(id="work"):
                 yield EventEditor("{}", id="event")
                 yield ResultView(id="result")
-        yield LogView(id="logs")
+        yield LogsPanel(id="logs")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -136,7 +146,9 @@ class LambenchApp(App[None]):
         if problem is not None:
             self.notify(f"not invoked: {problem}", severity="error")
             return
-        self._invoke(function, editor.text or "{}", invocation_type)
+        qualifier = self.qualifiers.get(function)
+        target = f"{function}:{qualifier}" if qualifier and qualifier != "$LATEST" else function
+        self._invoke(target, editor.text or "{}", invocation_type)
 
     def _invoke(self, function: str, event: str, invocation_type: str) -> None:
         if self.session is None:
@@ -167,6 +179,7 @@ class LambenchApp(App[None]):
 
     def on_invoke_finished(self, message: InvokeFinished) -> None:
         self.query_one(ResultView).show(message.function, message.outcome)
+        self._last_request_id = message.outcome.request_id
         outcome = message.outcome
         if outcome.function_error:
             last = outcome.error_type or outcome.function_error
@@ -179,6 +192,79 @@ class LambenchApp(App[None]):
     def on_invoke_failed(self, message: InvokeFailed) -> None:
         self.query_one(ResultView).show_error(message.function, message.error)
         self.notify(message.error, title=f"{message.function} not invoked", severity="error")
+
+    def action_choose_qualifier(self) -> None:
+        """Pick the version or alias the selected function is invoked as."""
+        function = self._selected()
+        if self.session is None or function is None:
+            self.notify("no function selected yet", severity="warning")
+            return
+        self._load_qualifiers(function)
+
+    @work(thread=True, group="describe")
+    def _load_qualifiers(self, function: str) -> None:
+        assert self.session is not None
+        try:
+            detail = self.session.backend.describe_function(function)
+        except Exception as exc:
+            self.call_from_thread(self.notify, str(getattr(exc, "message", exc)), severity="error")
+            return
+        choices = [(v.version, v.description) for v in detail.versions]
+        for alias in detail.aliases:
+            weights = ", ".join(f"{version} at {weight:.0%}" for version, weight in alias.weights.items())
+            choices.append((alias.name, f"alias of {alias.version}" + (f" (+ {weights})" if weights else "")))
+        self.call_from_thread(self._ask_qualifier, function, choices)
+
+    def _ask_qualifier(self, function: str, choices: list[tuple[str, str]]) -> None:
+        def chosen(value: str | None) -> None:
+            if value is None:
+                return
+            self.qualifiers[function] = value
+            self._show_target()
+
+        current = self.qualifiers.get(function, "$LATEST")
+        self.push_screen(QualifierScreen(function, choices, current), chosen)
+
+    def _show_target(self) -> None:
+        function = self._selected()
+        qualifier = self.qualifiers.get(function or "", "$LATEST")
+        editor = self.query_one(EventEditor)
+        editor.border_title = f"Event for {function}:{qualifier}" if function else "Event"
+
+    def on_data_table_row_highlighted(self) -> None:
+        self._show_target()
+
+    def action_help(self) -> None:
+        """List every key."""
+        keys = [
+            (binding.key.replace("question_mark", "?").replace("slash", "/"), binding.description)
+            for binding in self.BINDINGS
+            if isinstance(binding, Binding) and binding.description
+        ]
+        keys += [("ctrl+p", "Command palette"), ("ctrl+q", "Quit"), ("tab", "Next panel")]
+        self.push_screen(HelpScreen(keys))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The palette: every lambench action and theme, then Textual's own commands."""
+        yield SystemCommand("Invoke", "Invoke the selected function with the event", self.action_invoke)
+        yield SystemCommand(
+            "Invoke asynchronously", "An Event invoke of the selected function", self.action_invoke_async
+        )
+        yield SystemCommand("Invoke again", "Repeat the last invoke", self.action_invoke_again)
+        yield SystemCommand("Choose qualifier", "Invoke a version or alias", self.action_choose_qualifier)
+        yield SystemCommand("Filter functions", "Focus the function filter", self.action_filter)
+        yield SystemCommand("Filter logs", "Focus the log filter", self.action_filter_logs)
+        yield SystemCommand(
+            "Logs of the last result", "Show only its request's lines", self.action_jump_to_logs
+        )
+        yield SystemCommand("Follow logs", "Scroll to the newest line", self.action_follow_logs)
+        yield SystemCommand("Clear logs", "Empty the log view", self.action_clear_logs)
+        yield SystemCommand("Keys", "List every key", self.action_help)
+        for name in sorted(n for n in self.available_themes if n.startswith("lambench-")):
+            yield SystemCommand(
+                f"Theme: {name}", "Switch to this theme", lambda name=name: setattr(self, "theme", name)
+            )
+        yield from super().get_system_commands(screen)
 
     def action_filter(self) -> None:
         """Focus the function filter."""
@@ -195,7 +281,23 @@ class LambenchApp(App[None]):
 
     def action_clear_logs(self) -> None:
         """Empty the log view."""
-        self.query_one(LogView).clear()
+        self.query_one(LogsPanel).clear()
+
+    def action_filter_logs(self) -> None:
+        """Focus the log filter."""
+        self.query_one("#log-filter").focus()
+
+    def action_follow_logs(self) -> None:
+        """Scroll the log to the end and follow it again."""
+        self.query_one(LogsPanel).follow()
+
+    def action_jump_to_logs(self) -> None:
+        """Show only the log lines of the last result's request."""
+        request_id = self._last_request_id
+        if request_id is None:
+            self.notify("no result yet to show the logs of", severity="warning")
+            return
+        self.query_one(LogsPanel).set_filter(f"req:{request_id}")
 
     # -- the clock ------------------------------------------------------------------------------
 
@@ -203,11 +305,11 @@ class LambenchApp(App[None]):
         if self.session is None:
             return
         drained = self.session.drain()
-        logs = self.query_one(LogView)
+        logs = self.query_one(LogsPanel)
         if drained.skipped:
-            logs.write(f"... {drained.skipped:,} lines skipped (the view keeps up by dropping the oldest)")
+            self.notify(f"{drained.skipped:,} log lines skipped to keep up", severity="warning", timeout=3)
         if drained.lines:
-            logs.add_lines(drained.lines, function=None)
+            logs.add_lines(drained.lines)
         for notice in drained.notices:
             self.notify(notice, severity="warning")
         for record in drained.reloads:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import time
 
@@ -13,8 +14,8 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Input, RichLog, Static, TextArea
 
 from lambench.core.backends.base import FunctionSummary, InvokeOutcome
-from lambench.core.logs.model import LogLine
-from lambench.core.logs.parse import is_platform_line
+from lambench.core.logs.model import LogLine, LogQuery
+from lambench.core.logs.parse import is_platform_line, matches, normalise_level
 
 #: Lines the log view keeps; older ones scroll away.
 LOG_VIEW_LINES = 5_000
@@ -190,30 +191,109 @@ def status_line(function: str, outcome: InvokeOutcome) -> Text:
     return Text("  ".join(parts))
 
 
-class LogView(RichLog):
-    """The live log, written in batches by the app's clock."""
+class LogsPanel(Vertical):
+    """The live log: a filter line over the lines, kept in a bounded buffer and re-rendered on demand.
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(max_lines=LOG_VIEW_LINES, wrap=False, markup=False, highlight=False, **kwargs)  # type: ignore[arg-type]
+    Filter syntax: words must all appear; `req:ID` keeps one request; `level:warn` keeps WARN and
+    worse; `fn:NAME` one function. Following sticks to the end unless the user has scrolled up,
+    in which case new lines are counted in the title instead of moving the view.
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="filter logs: text, req:ID, level:warn, fn:NAME", id="log-filter")
+        yield RichLog(id="log-lines", max_lines=LOG_VIEW_LINES, wrap=False, markup=False, highlight=False)
 
     def on_mount(self) -> None:
         self.border_title = "Logs"
+        self._buffer: collections.deque[LogLine] = collections.deque(maxlen=LOG_VIEW_LINES)
+        self._query = LogQuery()
+        self._words: list[str] = []
+        self.unseen = 0
 
-    def add_lines(self, lines: list[LogLine], *, function: str | None) -> int:
-        """Write the lines of `function` (all when None); returns how many were written."""
-        written = 0
+    @property
+    def lines(self) -> list[LogLine]:
+        """The lines kept (newest last), whatever the filter."""
+        return list(self._buffer)
+
+    def shown_lines(self) -> list[LogLine]:
+        """The kept lines that pass the filter."""
+        return [line for line in self._buffer if self._passes(line)]
+
+    def add_lines(self, lines: list[LogLine]) -> int:
+        """Keep and (if they pass the filter) show new lines; returns how many were shown."""
+        self._buffer.extend(lines)
+        view = self.query_one("#log-lines", RichLog)
+        at_end = view.is_vertical_scroll_end or view.max_scroll_y == 0
+        shown = 0
         for line in lines:
-            if function is not None and line.function not in (function, ""):
-                continue
-            self.write(render_line(line))
-            written += 1
-        return written
+            if self._passes(line):
+                view.write(render_line(line), scroll_end=at_end)
+                shown += 1
+        if not at_end and shown:
+            self.unseen += shown
+        elif at_end:
+            self.unseen = 0
+        self.border_subtitle = f"{self.unseen:,} new lines below (End to follow)" if self.unseen else ""
+        return shown
+
+    def follow(self) -> None:
+        """Scroll to the end and follow again."""
+        self.query_one("#log-lines", RichLog).scroll_end(animate=False)
+        self.unseen = 0
+        self.border_subtitle = ""
+
+    def set_filter(self, text: str) -> None:
+        """Filter by `text` (see the class docstring) and re-render what is kept."""
+        field = self.query_one("#log-filter", Input)
+        if field.value != text:
+            field.value = text
+        self._apply(text)
+
+    def clear(self) -> None:
+        """Forget every line."""
+        self._buffer.clear()
+        self.query_one("#log-lines", RichLog).clear()
+        self.unseen = 0
+        self.border_subtitle = ""
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "log-filter":
+            self._apply(event.value)
+
+    def _apply(self, text: str) -> None:
+        function = request_id = level = None
+        words = []
+        for word in text.split():
+            key, sep, value = word.partition(":")
+            if sep and key == "req" and value:
+                request_id = value
+            elif sep and key == "level" and normalise_level(value):
+                level = normalise_level(value)
+            elif sep and key == "fn" and value:
+                function = value
+            else:
+                words.append(word)
+        self._query = LogQuery(function=function, request_id=request_id, level=level)
+        self._words = words
+        view = self.query_one("#log-lines", RichLog)
+        view.clear()
+        for line in self.shown_lines():
+            view.write(render_line(line), scroll_end=True)
+        self.unseen = 0
+        self.border_subtitle = ""
+
+    def _passes(self, line: LogLine) -> bool:
+        if not matches(line, self._query):
+            return False
+        return all(word in line.text for word in self._words)
 
 
 def render_line(line: LogLine) -> Text:
-    """A log line styled by kind: platform lines, then levels."""
+    """A log line styled by kind: platform lines, then levels; the function name when not obvious."""
     stamp = time.strftime("%H:%M:%S", time.localtime(line.time))
     text = Text(f"{stamp} ", style="dim")
+    if line.function:
+        text.append(f"{line.function} ", style="dim italic")
     body = line.text.rstrip("\n").replace("\t", "  ")
     if is_platform_line(line.text):
         style = "cyan"

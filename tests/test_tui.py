@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual.widgets import Input
 
 from lambench.core.backends.base import Backend
 from lambench.core.backends.local import LocalBackend
@@ -62,7 +63,7 @@ def test_invoke_the_selected_function_and_see_result_and_logs(opener: Callable[[
             # `j` shows just that request's lines (its START..REPORT), the filter says so.
             await pilot.press("j")
             request_id = str(status.render()).split("req ")[1].split()[0]
-            assert app.query_one("#log-filter").value == f"req:{request_id}"
+            assert app.query_one("#log-filter", Input).value == f"req:{request_id}"
             visible = logs.shown_lines()
             assert visible and all(line.request_id == request_id for line in visible)
 

@@ -9,9 +9,13 @@ import time
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.cache import LRUCache
 from textual.containers import Vertical, VerticalScroll
+from textual.geometry import Size
 from textual.reactive import reactive
-from textual.widgets import DataTable, Input, RichLog, Static, TextArea
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import DataTable, Input, Static, TextArea
 
 from lambench.core.backends.base import FunctionSummary, InvokeOutcome
 from lambench.core.logs.model import LogLine, LogQuery
@@ -201,13 +205,14 @@ class LogsPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter logs: text, req:ID, level:warn, fn:NAME", id="log-filter")
-        yield RichLog(id="log-lines", max_lines=LOG_VIEW_LINES, wrap=False, markup=False, highlight=False)
+        yield LogLinesView(id="log-lines")
 
     def on_mount(self) -> None:
         self.border_title = "Logs"
         self._buffer: collections.deque[LogLine] = collections.deque(maxlen=LOG_VIEW_LINES)
         self._query = LogQuery()
         self._words: list[str] = []
+        self._filtering = False
         self.unseen = 0
 
     @property
@@ -222,13 +227,11 @@ class LogsPanel(Vertical):
     def add_lines(self, lines: list[LogLine]) -> int:
         """Keep and (if they pass the filter) show new lines; returns how many were shown."""
         self._buffer.extend(lines)
-        view = self.query_one("#log-lines", RichLog)
+        view = self.query_one("#log-lines", LogLinesView)
         at_end = view.is_vertical_scroll_end or view.max_scroll_y == 0
-        shown = 0
-        for line in lines:
-            if self._passes(line):
-                view.write(render_line(line), scroll_end=at_end)
-                shown += 1
+        passing = [line for line in lines if self._passes(line)] if self._filtering else lines
+        view.append(passing, follow=at_end)
+        shown = len(passing)
         if not at_end and shown:
             self.unseen += shown
         elif at_end:
@@ -238,7 +241,7 @@ class LogsPanel(Vertical):
 
     def follow(self) -> None:
         """Scroll to the end and follow again."""
-        self.query_one("#log-lines", RichLog).scroll_end(animate=False)
+        self.query_one("#log-lines", LogLinesView).scroll_end(animate=False)
         self.unseen = 0
         self.border_subtitle = ""
 
@@ -252,7 +255,7 @@ class LogsPanel(Vertical):
     def clear(self) -> None:
         """Forget every line."""
         self._buffer.clear()
-        self.query_one("#log-lines", RichLog).clear()
+        self.query_one("#log-lines", LogLinesView).replace([])
         self.unseen = 0
         self.border_subtitle = ""
 
@@ -275,10 +278,8 @@ class LogsPanel(Vertical):
                 words.append(word)
         self._query = LogQuery(function=function, request_id=request_id, level=level)
         self._words = words
-        view = self.query_one("#log-lines", RichLog)
-        view.clear()
-        for line in self.shown_lines():
-            view.write(render_line(line), scroll_end=True)
+        self._filtering = bool(words or function or request_id or level)
+        self.query_one("#log-lines", LogLinesView).replace(self.shown_lines())
         self.unseen = 0
         self.border_subtitle = ""
 
@@ -286,6 +287,66 @@ class LogsPanel(Vertical):
         if not matches(line, self._query):
             return False
         return all(word in line.text for word in self._words)
+
+
+class LogLinesView(ScrollView, can_focus=True):
+    """Log lines, rendered only where they are on screen, so appending costs nothing per line.
+
+    Holds at most LOG_VIEW_LINES lines; older ones are dropped in chunks (the view stays where the
+    reader left it).
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._lines: list[LogLine] = []
+        self._cache: LRUCache[tuple[int, int], Strip] = LRUCache(1024)
+        self._first = 0  # the absolute number of self._lines[0], so cache keys survive trimming
+
+    @property
+    def line_count(self) -> int:
+        """Lines held."""
+        return len(self._lines)
+
+    def append(self, lines: list[LogLine], *, follow: bool) -> None:
+        """Add lines at the end; with `follow`, keep the last line in view."""
+        if not lines:
+            return
+        self._lines.extend(lines)
+        excess = len(self._lines) - LOG_VIEW_LINES
+        if excess > LOG_VIEW_LINES // 10:
+            del self._lines[:excess]
+            self._first += excess
+            if not follow:
+                self.scroll_to(y=max(0, self.scroll_y - excess), animate=False)
+        self.virtual_size = Size(self.size.width, len(self._lines))
+        if follow:
+            self.scroll_end(animate=False, immediate=False)
+        self.refresh()
+
+    def replace(self, lines: list[LogLine]) -> None:
+        """Show exactly `lines` (after a filter change), following the end."""
+        self._first += len(self._lines)
+        self._lines = list(lines[-LOG_VIEW_LINES:])
+        self._cache.clear()
+        self.virtual_size = Size(self.size.width, len(self._lines))
+        self.scroll_end(animate=False, immediate=False)
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.size.width
+        style = self.rich_style
+        if index >= len(self._lines):
+            return Strip.blank(width, style)
+        key = (self._first + index, id(self._lines[index]))
+        strip = self._cache.get(key)
+        if strip is None:
+            text = render_line(self._lines[index])
+            text.stylize(style)
+            strip = Strip(text.render(self.app.console), text.cell_len)
+            self._cache[key] = strip
+        return strip.crop_extend(scroll_x, scroll_x + width, style)
 
 
 def render_line(line: LogLine) -> Text:

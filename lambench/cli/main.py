@@ -11,18 +11,6 @@ import sys
 from collections.abc import Sequence
 
 from lambench import __version__
-from lambench.cli import (
-    events_cmd,
-    functions_cmd,
-    invoke_cmd,
-    load_cmd,
-    logs_cmd,
-    metrics_cmd,
-    serve_cmd,
-    tui_cmd,
-    versions_cmd,
-    watch_cmd,
-)
 from lambench.cli.common import UserError, fail
 from lambench.core.backends.base import BackendError
 
@@ -46,6 +34,19 @@ def build_parser() -> argparse.ArgumentParser:
             "error, 2 a usage error, 3 an error from AWS (credentials, permissions, network)."
         ),
     )
+    from lambench.cli import (
+        events_cmd,
+        functions_cmd,
+        invoke_cmd,
+        load_cmd,
+        logs_cmd,
+        metrics_cmd,
+        serve_cmd,
+        tui_cmd,
+        versions_cmd,
+        watch_cmd,
+    )
+
     parser.add_argument("--version", action="version", version=f"lambench {__version__}")
     parser.add_argument(
         "--endpoint",
@@ -66,13 +67,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tui_parser() -> argparse.ArgumentParser:
+    from lambench.cli import tui_cmd
+
+    parser = argparse.ArgumentParser(prog="lambench", description="lambench's terminal UI")
+    parser.set_defaults(endpoint=False)
+    tui_cmd.register(parser.add_subparsers(dest="command", metavar="COMMAND"))
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the process exit status."""
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    # `lambench [--project DIR] [--theme T] ...` with no command opens the TUI.
+    # `lambench [--project DIR] [--theme T] ...` with no command opens the TUI. Only the TUI's
+    # parser is built then: the other commands' modules are not imported before the first paint.
     if not argv or (argv[0].startswith("-") and argv[0] not in _TOP_LEVEL_FLAGS):
+        parser = _tui_parser()
         argv = ["tui", *argv]
+    else:
+        parser = build_parser()
     args = parser.parse_args(argv)
     if args.endpoint and not getattr(args, "run", None):
         args = parser.parse_args(["env", "--endpoint"])

@@ -35,9 +35,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     """Run the app until the user quits."""
     check_backend_options(args)
-    if args.backend == "local":
-        # A broken template is reported before the screen opens, like every other command.
-        load_project_functions(args)
+    # The project is read in the app's worker (a broken template becomes a notification), so the
+    # screen paints before any of it.
     from lambench.tui.app import LambenchApp
 
     subtitle = str(Path(args.project).resolve().name) if args.backend == "local" else "AWS"
@@ -84,6 +83,8 @@ def open_for_tui(args: argparse.Namespace) -> Backend:
         )
         reloader.start()
         backend.close_with(reloader.close)
+        # The TUI shows its own engine's lines straight from memory (the flood-proof path).
+        backend.tail_source = "engine"
     except ConfigError as exc:
         backend.close()
         raise UserError(str(exc)) from None

@@ -6,7 +6,6 @@ import collections
 import json
 import time
 
-from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.cache import LRUCache
@@ -98,14 +97,17 @@ class EventEditor(Vertical):
         self._initial = text
 
     def compose(self) -> ComposeResult:
-        yield TextArea(
-            self._initial, language="json", id="event-text", show_line_numbers=True, tab_behavior="indent"
-        )
+        # The JSON grammar loads after the first paint (see on_mount).
+        yield TextArea(self._initial, id="event-text", show_line_numbers=True, tab_behavior="indent")
         yield Static("valid JSON", id="event-status")
 
     def on_mount(self) -> None:
         self.border_title = "Event"
         self._check()
+        self.call_after_refresh(self._highlight)
+
+    def _highlight(self) -> None:
+        self.query_one("#event-text", TextArea).language = "json"
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         self._check()
@@ -161,6 +163,9 @@ class ResultView(VerticalScroll):
             pretty = text
         #: The payload as shown, pretty-printed (for the log jump, copying and tests).
         self.payload_text = pretty
+        # Imported here: pygments' lexers cost start-up time before the first result is needed.
+        from rich.syntax import Syntax
+
         payload.update(Syntax(pretty, "json", word_wrap=True, background_color="default") if pretty else "")
         self.set_class(outcome.function_error is not None, "function-error")
 

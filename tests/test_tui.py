@@ -15,6 +15,8 @@ from lambench.core.backends.local import LocalBackend
 from lambench.core.template import load_project
 from lambench.tui.app import LambenchApp
 from lambench.tui.dialogs import HelpScreen, QualifierScreen
+from lambench.tui.event_form import TemplateFormScreen
+from lambench.tui.event_picker import EventPickerScreen
 from lambench.tui.widgets import EventEditor, FunctionsPanel, LogsPanel, ResultView
 
 REPO = Path(__file__).resolve().parent.parent
@@ -208,5 +210,24 @@ def test_help_lists_the_keys_and_the_palette_has_every_action(opener: Callable[[
                 "Theme: lambench-light",
             ):
                 assert wanted in titles
+
+    asyncio.run(scenario())
+
+
+def test_pick_a_template_from_the_app_and_invoke_with_it(
+    opener: Callable[[], Backend], tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        app = LambenchApp(opener, project_dir=tmp_path / "demo")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: app.query_one(FunctionsPanel).selected == "hello")
+            await pilot.press("e")
+            await wait_until(pilot, lambda: isinstance(app.screen, EventPickerScreen))
+            await pilot.press(*"s3put", "enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, TemplateFormScreen))
+            await pilot.press("enter")
+            editor = app.query_one(EventEditor)
+            await wait_until(pilot, lambda: '"eventSource": "aws:s3"' in editor.text)
+            assert editor.valid
 
     asyncio.run(scenario())

@@ -40,7 +40,12 @@ def run(args: argparse.Namespace) -> int:
     from lambench.tui.app import LambenchApp
 
     subtitle = str(Path(args.project).resolve().name) if args.backend == "local" else "AWS"
-    app = LambenchApp(lambda: open_for_tui(args), subtitle=subtitle, theme=args.theme)
+    app = LambenchApp(
+        lambda: open_for_tui(args),
+        subtitle=subtitle,
+        theme=args.theme,
+        project_dir=Path(args.project).resolve(),
+    )
     app.run()
     return 0
 

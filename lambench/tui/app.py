@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header
 
 from lambench.core.backends.base import Backend, BackendError
+from lambench.core.events import SavedEvent
 from lambench.tui.dialogs import HelpScreen, QualifierScreen
+from lambench.tui.event_form import SaveEventScreen
+from lambench.tui.event_picker import EventPickerScreen
 from lambench.tui.messages import BackendFailed, BackendReady, InvokeFailed, InvokeFinished
 from lambench.tui.session import Session
 from lambench.tui.themes import DEFAULT_THEME, load_themes
@@ -36,6 +40,9 @@ class LambenchApp(App[None]):
         Binding("a", "invoke_async", "Async", id="invoke-async"),
         Binding("r", "invoke_again", "Again", id="invoke-again"),
         Binding("slash", "filter", "Filter", id="filter"),
+        Binding("e", "pick_event", "Events", id="pick-event"),
+        Binding("f4", "pick_event", "Events", id="pick-event-anywhere", show=False, priority=True),
+        Binding("s", "save_event", "Save event", id="save-event"),
         Binding("q", "choose_qualifier", "Qualifier", id="choose-qualifier"),
         Binding("t", "next_theme", "Theme", id="next-theme"),
         Binding("question_mark", "help", "Help", id="help"),
@@ -46,9 +53,15 @@ class LambenchApp(App[None]):
     ]
 
     def __init__(
-        self, open_backend: Callable[[], Backend], *, subtitle: str = "", theme: str | None = None
+        self,
+        open_backend: Callable[[], Backend],
+        *,
+        subtitle: str = "",
+        theme: str | None = None,
+        project_dir: Path | None = None,
     ) -> None:
         super().__init__()
+        self._project_dir = project_dir or Path.cwd()
         self._open_backend = open_backend
         self.sub_title = subtitle
         self._wanted_theme = theme or DEFAULT_THEME
@@ -137,6 +150,8 @@ class LambenchApp(App[None]):
         self._invoke(function, event, "RequestResponse")
 
     def _invoke_current(self, invocation_type: str) -> None:
+        if isinstance(self.screen, ModalScreen):
+            return  # F5 is a priority key: not while a dialog is open
         function = self._selected()
         if self.session is None or function is None:
             self.notify("no function selected yet", severity="warning")
@@ -192,6 +207,31 @@ class LambenchApp(App[None]):
     def on_invoke_failed(self, message: InvokeFailed) -> None:
         self.query_one(ResultView).show_error(message.function, message.error)
         self.notify(message.error, title=f"{message.function} not invoked", severity="error")
+
+    def action_pick_event(self) -> None:
+        """Open the event picker; the chosen event replaces the editor's."""
+        if isinstance(self.screen, ModalScreen):
+            return
+
+        def chosen(text: str | None) -> None:
+            if text is not None:
+                self.query_one(EventEditor).load(text)
+
+        self.push_screen(EventPickerScreen(self._project_dir, self._selected()), callback=chosen)
+
+    def action_save_event(self) -> None:
+        """Save the editor's event for the selected function."""
+        function = self._selected()
+        if function is None:
+            self.notify("no function selected yet", severity="warning")
+            return
+        editor = self.query_one(EventEditor)
+
+        def saved(event: SavedEvent | None) -> None:
+            if event is not None:
+                self.notify(f"saved {event.label}", timeout=3)
+
+        self.push_screen(SaveEventScreen(self._project_dir, function, editor.text), callback=saved)
 
     def action_choose_qualifier(self) -> None:
         """Pick the version or alias the selected function is invoked as."""
@@ -252,6 +292,10 @@ class LambenchApp(App[None]):
         )
         yield SystemCommand("Invoke again", "Repeat the last invoke", self.action_invoke_again)
         yield SystemCommand("Choose qualifier", "Invoke a version or alias", self.action_choose_qualifier)
+        yield SystemCommand("Pick an event", "Templates, saved and shared events", self.action_pick_event)
+        yield SystemCommand(
+            "Save the event", "Save the editor's event for the function", self.action_save_event
+        )
         yield SystemCommand("Filter functions", "Focus the function filter", self.action_filter)
         yield SystemCommand("Filter logs", "Focus the log filter", self.action_filter_logs)
         yield SystemCommand(

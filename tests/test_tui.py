@@ -231,3 +231,22 @@ def test_pick_a_template_from_the_app_and_invoke_with_it(
             assert editor.valid
 
     asyncio.run(scenario())
+
+
+def test_v_opens_the_visualizer_and_main_keys_stay_off_under_it(opener: Callable[[], Backend]) -> None:
+    async def scenario() -> None:
+        from lambench.tui.visualizer import VisualizerScreen
+
+        app = LambenchApp(opener)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: app.query_one(FunctionsPanel).selected == "hello")
+            await pilot.press("v")
+            await wait_until(pilot, lambda: isinstance(app.screen, VisualizerScreen))
+            # F5 is a priority key of the main screen: it must not invoke behind the visualizer.
+            await pilot.press("f5")
+            await pilot.pause()
+            assert "no invoke yet" in str(app.query_one(ResultView).query_one("#result-status").render())
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: not isinstance(app.screen, VisualizerScreen))
+
+    asyncio.run(scenario())

@@ -11,6 +11,7 @@ from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header
 
@@ -23,6 +24,14 @@ from lambench.tui.messages import BackendFailed, BackendReady, InvokeFailed, Inv
 from lambench.tui.session import Session
 from lambench.tui.themes import DEFAULT_THEME, load_themes
 from lambench.tui.widgets import EventEditor, FunctionsPanel, LogsPanel, ResultView
+
+#: Actions that act on the main screen's panels: off while another screen is on top.
+_MAIN_SCREEN_ACTIONS = frozenset(
+    {
+        *("invoke", "invoke_async", "invoke_again", "filter", "filter_logs", "jump_to_logs"),
+        *("follow_logs", "clear_logs", "pick_event", "save_event", "choose_qualifier", "visualize"),
+    }
+)
 
 #: How often buffered log lines, reloads and environment counts reach the screen.
 TICK_S = 0.1
@@ -44,6 +53,7 @@ class LambenchApp(App[None]):
         Binding("f4", "pick_event", "Events", id="pick-event-anywhere", show=False, priority=True),
         Binding("s", "save_event", "Save event", id="save-event"),
         Binding("q", "choose_qualifier", "Qualifier", id="choose-qualifier"),
+        Binding("v", "visualize", "Visualize", id="visualize"),
         Binding("t", "next_theme", "Theme", id="next-theme"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("l", "filter_logs", "Log filter", id="filter-logs"),
@@ -208,6 +218,23 @@ class LambenchApp(App[None]):
         self.query_one(ResultView).show_error(message.function, message.error)
         self.notify(message.error, title=f"{message.function} not invoked", severity="error")
 
+    def action_visualize(self) -> None:
+        """Open the concurrency and cold-start visualizer on the selected function."""
+        function = self._selected()
+        if self.session is None or function is None:
+            self.notify("no function selected yet", severity="warning")
+            return
+        # Imported on first use: the visualizer's modules cost start-up time before the first paint.
+        from lambench.tui.visualizer import VisualizerScreen
+
+        qualifier = self.qualifiers.get(function)
+        target = f"{function}:{qualifier}" if qualifier and qualifier != "$LATEST" else function
+        self.push_screen(VisualizerScreen(self.session, target, self.query_one(EventEditor).text or "{}"))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The main screen's actions only while the main screen is showing (F4/F5 are priority keys)."""
+        return not (action in _MAIN_SCREEN_ACTIONS and self.screen is not self.screen_stack[0])
+
     def action_pick_event(self) -> None:
         """Open the event picker; the chosen event replaces the editor's."""
         if isinstance(self.screen, ModalScreen):
@@ -294,6 +321,9 @@ class LambenchApp(App[None]):
         yield SystemCommand("Choose qualifier", "Invoke a version or alias", self.action_choose_qualifier)
         yield SystemCommand("Pick an event", "Templates, saved and shared events", self.action_pick_event)
         yield SystemCommand(
+            "Visualize", "Environments, concurrency, cold starts, load", self.action_visualize
+        )
+        yield SystemCommand(
             "Save the event", "Save the editor's event for the function", self.action_save_event
         )
         yield SystemCommand("Filter functions", "Focus the function filter", self.action_filter)
@@ -348,8 +378,11 @@ class LambenchApp(App[None]):
     def _tick(self) -> None:
         if self.session is None:
             return
+        try:
+            logs = self.query_one(LogsPanel)
+        except NoMatches:
+            return  # the app is shutting down: its widgets are gone
         drained = self.session.drain()
-        logs = self.query_one(LogsPanel)
         if drained.skipped:
             self.notify(f"{drained.skipped:,} log lines skipped to keep up", severity="warning", timeout=3)
         if drained.lines:

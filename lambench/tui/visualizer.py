@@ -1,0 +1,409 @@
+"""`VisualizerScreen`: the concurrency and cold-start visualizer of one function, on the local engine.
+
+The screen attaches its own `Timeline` to the engine and redraws from a snapshot of it on a
+10 Hz clock, never once per event. Loads run in a thread worker (`LoadRunner`), whose progress
+the clock polls; settings and exports run in workers too and answer with typed messages.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Header, Input, Static
+from textual.worker import get_current_worker
+
+from lambench.core.load import LoadPlan, LoadReport, LoadRunner
+from lambench.core.runtime import errors
+from lambench.core.runtime.service import LocalLambda
+from lambench.core.timeline.spans import Snapshot
+from lambench.core.timeline.store import Timeline
+from lambench.tui.session import Session
+from lambench.tui.visualizer_actions import (
+    ActionError,
+    current_provisioned,
+    export_directory,
+    export_snapshot,
+    export_stem,
+    parse_count,
+    parse_rate,
+    set_memory,
+    set_provisioned,
+    set_reserved,
+)
+from lambench.tui.visualizer_messages import (
+    VisualizerExported,
+    VisualizerExportFailed,
+    VisualizerLoadFinished,
+    VisualizerLoadRefused,
+    VisualizerSettingApplied,
+    VisualizerSettingFailed,
+)
+from lambench.tui.visualizer_view import TimeWindow
+from lambench.tui.visualizer_widgets import ConcurrencyChart, LoadPanel, TimelineChart, stats_text
+
+#: How often the picture is redrawn from a fresh snapshot, and the load's progress polled.
+TICK_S = 0.1
+#: A burst starts one client thread per request, so it is capped well below what exhausts a machine.
+MAX_BURST = 1_000
+MAX_CONCURRENCY = 1_000
+MAX_REQUESTS = 1_000_000
+MAX_SECONDS = 3_600.0
+NEEDS_LOCAL = (
+    "The visualizer needs the local engine for now: this backend has no local service to watch. "
+    "Timelines of a real account (from the tailed REPORT lines and CloudWatch metrics) come later. "
+    "Press escape to go back."
+)
+# The actions that need a local function to act on.
+_ENGINE_ACTIONS = frozenset(
+    {"pause", "zoom_in", "zoom_out", "pan", "follow", "load", "stop_load", "export", "edit", "scroll_rows"}
+)
+
+
+class VisualizerScreen(ModalScreen[None]):
+    """One function's environments, concurrency, cold starts, throttles and cost, live; with a load panel.
+
+    Modal, so the main screen's keys (invoke, pick an event...) do not act behind it; it covers
+    the whole terminal all the same. `function` may carry a qualifier (`name:alias`) that loads
+    are sent to; `event` is the JSON payload they send. `clock` gives the time (tests fix it).
+    """
+
+    CSS_PATH = "visualizer.tcss"
+    AUTO_FOCUS = "#viz-timeline"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", id="visualizer-close"),
+        Binding("space", "pause", "Pause", id="visualizer-pause"),
+        Binding("plus,equals_sign", "zoom_in", "Zoom", id="visualizer-zoom-in", key_display="+/-"),
+        Binding("minus", "zoom_out", "Zoom out", id="visualizer-zoom-out", show=False),
+        Binding("left", "pan(-1)", "Back", id="visualizer-pan-back", show=False),
+        Binding("right", "pan(1)", "Forward", id="visualizer-pan-forward", show=False),
+        Binding("end", "follow", "Live", id="visualizer-follow", show=False),
+        Binding("b", "load('burst')", "Burst", id="visualizer-burst"),
+        Binding("s", "load('steady')", "Steady", id="visualizer-steady"),
+        Binding("c", "load('fixed')", "N at C", id="visualizer-fixed"),
+        Binding("i", "load('once')", "Invoke once", id="visualizer-invoke-once", show=False),
+        Binding("x", "stop_load", "Stop", id="visualizer-stop"),
+        Binding("e", "export", "Export", id="visualizer-export"),
+        Binding("n", "edit('requests')", "Edit N", id="visualizer-edit-requests", show=False),
+        Binding("r", "edit('reserved')", "Reserved", id="visualizer-edit-reserved", show=False),
+        Binding("p", "edit('provisioned')", "Provisioned", id="visualizer-edit-provisioned", show=False),
+        Binding("m", "edit('memory')", "Memory", id="visualizer-edit-memory", show=False),
+        Binding("t", "app.next_theme", "Theme", id="visualizer-next-theme", show=False),
+        Binding("up", "scroll_rows(-1)", "Rows up", id="visualizer-rows-up", show=False),
+        Binding("down", "scroll_rows(1)", "Rows down", id="visualizer-rows-down", show=False),
+    ]
+
+    def __init__(
+        self, session: Session, function: str, event: str, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        super().__init__()
+        self.session = session
+        name, _, qualifier = function.partition(":")
+        self.function = name
+        self.qualifier: str | None = qualifier or None
+        self.event = event.strip() or "{}"
+        self._now = clock
+        service = getattr(session.backend, "service", None)
+        self.service: LocalLambda | None = service if isinstance(service, LocalLambda) else None
+        self.timeline = Timeline(clock=clock)
+        self.window = TimeWindow()
+        #: Why there is nothing to show (no local engine, no such function), or None.
+        self.problem: str | None = None if self.service is not None else NEEDS_LOCAL
+        self._reserved = self._provisioned = self._memory = ""
+        if self.service is not None:
+            try:
+                reserved = self.service.get_function_concurrency(name)
+                provisioned = current_provisioned(self.service, name, self.qualifier)
+                self._memory = str(self.service.get_function(name).memory_mb)
+                self._reserved = "" if reserved is None else str(reserved)
+                self._provisioned = "" if provisioned is None else str(provisioned)
+            except errors.LambdaServiceError as exc:
+                self.problem = f"{exc.message}. Press escape to go back."
+        self._unsubscribe: Callable[[], None] | None = None
+        self._runner: LoadRunner | None = None
+        #: The last load's report, once it has finished.
+        self.last_report: LoadReport | None = None
+        self._load_running = False
+        self.snapshot: Snapshot | None = None
+        self._redraw_needed = True
+
+    @property
+    def target(self) -> str:
+        """What loads invoke: `name` or `name:qualifier`."""
+        return f"{self.function}:{self.qualifier}" if self.qualifier else self.function
+
+    # -- layout ---------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        if self.problem is not None:
+            yield Static(self.problem, id="viz-problem")
+        else:
+            with Horizontal(id="viz-top"):
+                yield TimelineChart(id="viz-timeline")
+                with Vertical(id="viz-side"):
+                    yield ConcurrencyChart(id="viz-concurrency")
+                    yield Static("", id="viz-stats")
+            yield LoadPanel(
+                reserved=self._reserved, provisioned=self._provisioned, memory=self._memory, id="viz-load"
+            )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"visualizer · {self.target}"
+        if self.problem is not None or self.service is None:
+            return
+        self._unsubscribe = self.timeline.attach(self.service)
+        self.query_one("#viz-side").border_title = "Window"
+        self._show_target()
+        self.set_interval(TICK_S, self._tick)
+
+    def on_unmount(self) -> None:
+        if self._runner is not None:
+            self._runner.stop()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Without a local function only escape does anything here."""
+        return self.problem is None or action not in _ENGINE_ACTIONS
+
+    def _show_target(self) -> None:
+        self.query_one(TimelineChart).border_title = f"Environments · {self.target}"
+        self.query_one(LoadPanel).border_title = f"Load → {self.target}"
+
+    # -- the clock ------------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        if self._runner is not None and self._load_running:
+            self.query_one(LoadPanel).show_progress(self._runner.progress(), finished=False)
+        if self.window.paused and not self._redraw_needed:
+            return
+        self._redraw()
+
+    def _redraw(self) -> None:
+        chart = self.query_one(TimelineChart)
+        cells = chart.cells
+        if cells <= 0:
+            return
+        now = self._now()
+        start, end = self.window.bounds(now)
+        snapshot = self.timeline.snapshot(
+            start=start, end=end, function=self.function, resolution_s=(end - start) / cells
+        )
+        self.snapshot = snapshot
+        self._redraw_needed = False
+        chart.show(snapshot)
+        chart.border_subtitle = self.window.describe(now)
+        self.query_one(ConcurrencyChart).show(snapshot)
+        in_flight = snapshot.concurrency[-1][1] if snapshot.concurrency else 0
+        live = sum(1 for environment in snapshot.environments if not environment.retired)
+        self.query_one("#viz-stats", Static).update(
+            stats_text(snapshot.summary, in_flight, live, len(snapshot.environments))
+        )
+
+    def _view_changed(self) -> None:
+        self._redraw_needed = True
+        self._redraw()
+
+    # -- the time axis --------------------------------------------------------------------------
+
+    def action_pause(self) -> None:
+        """Freeze the picture, or follow now again."""
+        paused = self.window.toggle_pause(self._now())
+        self.notify("paused: space resumes" if paused else "live", timeout=2)
+        self._view_changed()
+
+    def action_zoom_in(self) -> None:
+        """A narrower window, in more detail."""
+        self.window.zoom_in()
+        self._view_changed()
+
+    def action_zoom_out(self) -> None:
+        """A wider window."""
+        self.window.zoom_out()
+        self._view_changed()
+
+    def action_pan(self, direction: int) -> None:
+        """Move the window back (-1) or forward (1) by a quarter of its width."""
+        self.window.pan(direction, self._now())
+        self._view_changed()
+
+    def action_follow(self) -> None:
+        """Jump back to now."""
+        self.window.follow()
+        self._view_changed()
+
+    def action_scroll_rows(self, delta: int) -> None:
+        """Scroll the environment rows when there are more than fit."""
+        self.query_one(TimelineChart).scroll_rows(delta)
+
+    def action_close(self) -> None:
+        """Leave a field for the timeline; from the timeline, close the screen."""
+        if isinstance(self.focused, Input):
+            self.set_focus(self.query_one(TimelineChart))
+            return
+        self.dismiss(None)
+
+    # -- loads ----------------------------------------------------------------------------------
+
+    def _plan(self, mode: str) -> LoadPlan:
+        panel = self.query_one(LoadPanel)
+        if mode == "once":
+            return LoadPlan.fixed(1, 1)
+        if mode == "steady":
+            rate = parse_rate(panel.field("rate").value)
+            seconds = parse_rate(panel.field("seconds").value)
+            if seconds > MAX_SECONDS:
+                raise ActionError(f"for: at most {MAX_SECONDS:,.0f} seconds")
+            return LoadPlan.steady(rate, seconds)
+        limit = MAX_BURST if mode == "burst" else MAX_REQUESTS
+        requests = parse_count(panel.field("requests").value, "N", minimum=1, maximum=limit)
+        if mode == "burst":
+            return LoadPlan.burst(requests)
+        concurrency = parse_count(panel.field("concurrency").value, "C", minimum=1, maximum=MAX_CONCURRENCY)
+        return LoadPlan.fixed(requests, concurrency)
+
+    def action_load(self, mode: str) -> None:
+        """Send a burst of N, a steady rate, N requests at concurrency C, or one invoke."""
+        if self.service is None:
+            return
+        if self._load_running:
+            self.notify("a load is running: x stops it", severity="warning")
+            return
+        try:
+            plan = self._plan(mode)
+        except (ActionError, ValueError) as exc:
+            self.notify(str(exc), title="not sent", severity="error")
+            return
+        payload = self.event.encode()
+        runner = LoadRunner(self.service, self.function, payload, plan, qualifier=self.qualifier)
+        self._runner = runner
+        self._load_running = True
+        self.query_one(LoadPanel).show_status(f"{plan.describe()}: starting")
+        self._drive(runner, payload, self.qualifier)
+
+    @work(thread=True, exclusive=True, group="visualizer-load", exit_on_error=False)
+    def _drive(self, runner: LoadRunner, payload: bytes, qualifier: str | None) -> None:
+        assert self.service is not None
+        worker = get_current_worker()
+        try:
+            # One dry run first: a bad qualifier or payload is one message, not N failed requests.
+            self.service.invoke(self.function, payload, qualifier=qualifier, invocation_type="DryRun")
+            runner.start()
+        except errors.LambdaServiceError as exc:
+            self.post_message(VisualizerLoadRefused(f"{exc.error_code}: {exc.message}"))
+            return
+        except Exception as exc:  # shown to the user; the screen stays usable
+            self.post_message(VisualizerLoadRefused(f"{type(exc).__name__}: {exc}"))
+            return
+        while not runner.wait(TICK_S):
+            if worker.is_cancelled:
+                runner.stop()
+                return
+        self.post_message(VisualizerLoadFinished(runner.report()))
+
+    def on_visualizer_load_finished(self, message: VisualizerLoadFinished) -> None:
+        self._load_running = False
+        self.last_report = message.report
+        self.query_one(LoadPanel).show_progress(message.report.progress, finished=True)
+
+    def on_visualizer_load_refused(self, message: VisualizerLoadRefused) -> None:
+        self._load_running = False
+        self.query_one(LoadPanel).show_status(f"not sent: {message.error}")
+        self.notify(message.error, title="load not sent", severity="error")
+
+    def action_stop_load(self) -> None:
+        """Send nothing more; what is in flight finishes."""
+        if self._runner is None or not self._load_running:
+            self.notify("no load is running", timeout=2)
+            return
+        self._runner.stop()
+        self.query_one(LoadPanel).show_status("stopping: waiting for the invocations in flight")
+
+    # -- settings -------------------------------------------------------------------------------
+
+    def action_edit(self, name: str) -> None:
+        """Put the cursor in a field of the load panel (enter applies a setting)."""
+        self.query_one(LoadPanel).edit(name)
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        field = (event.input.id or "").removeprefix("viz-")
+        if field in ("reserved", "provisioned", "memory"):
+            self._apply(field, event.value, self.qualifier)
+
+    @work(thread=True, group="visualizer-settings", exit_on_error=False)
+    def _apply(self, field: str, text: str, qualifier: str | None) -> None:
+        assert self.service is not None
+        where: str | None = None
+        try:
+            if field == "reserved":
+                said = set_reserved(self.service, self.function, text)
+            elif field == "provisioned":
+                where, said = set_provisioned(self.service, self.function, text, qualifier)
+            else:
+                said = set_memory(self.service, self.function, text, qualifier)
+        except ActionError as exc:
+            self.post_message(VisualizerSettingFailed(str(exc)))
+            return
+        except Exception as exc:  # shown to the user; the screen stays usable
+            self.post_message(VisualizerSettingFailed(f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(VisualizerSettingApplied(said, where))
+
+    def on_visualizer_setting_applied(self, message: VisualizerSettingApplied) -> None:
+        self.notify(message.text, timeout=4)
+        if message.qualifier is not None and message.qualifier != self.qualifier:
+            # Provisioned environments only serve their alias or version: load that from now on.
+            self.qualifier = message.qualifier
+            self.sub_title = f"visualizer · {self.target}"
+            self._show_target()
+            self.notify(f"loads now go to {self.target}", timeout=4)
+
+    def on_visualizer_setting_failed(self, message: VisualizerSettingFailed) -> None:
+        self.notify(message.error, title="not changed", severity="error", timeout=8)
+
+    # -- export ---------------------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        """Write the window as JSON and CSV (the core's export) and the screen as SVG."""
+        snapshot = self.snapshot
+        if snapshot is None:
+            self.notify("nothing drawn yet", severity="warning")
+            return
+        project_dir = getattr(self.session.backend, "project_dir", None)
+        try:
+            directory = export_directory(project_dir if isinstance(project_dir, Path) else None)
+            stem = export_stem(directory, self.target, self._now)
+            svg = Path(self.app.save_screenshot(filename=f"{stem}.svg", path=str(directory)))
+        except OSError as exc:
+            self.notify(f"cannot export: {exc}", severity="error")
+            return
+        self._export(snapshot, directory, stem, svg)
+
+    @work(thread=True, group="visualizer-export", exit_on_error=False)
+    def _export(self, snapshot: Snapshot, directory: Path, stem: str, svg: Path) -> None:
+        try:
+            paths = export_snapshot(snapshot, directory, stem)
+        except OSError as exc:
+            self.post_message(VisualizerExportFailed(f"cannot export: {exc}"))
+            return
+        self.post_message(VisualizerExported([*paths, svg]))
+
+    def on_visualizer_exported(self, message: VisualizerExported) -> None:
+        directory = message.paths[0].parent
+        names = "\n".join(path.name for path in message.paths)
+        self.notify(f"{directory}/\n{names}", title="window exported", timeout=8)
+
+    def on_visualizer_export_failed(self, message: VisualizerExportFailed) -> None:
+        self.notify(message.error, severity="error", timeout=8)

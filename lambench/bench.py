@@ -32,6 +32,7 @@ from pathlib import Path
 from lambench.bench_backends import backend_figures
 from lambench.bench_logs import log_figures
 from lambench.bench_reload import reload_figures
+from lambench.bench_tui import tui_figures
 from lambench.core.config import FunctionConfig
 from lambench.core.runtime.service import LocalLambda
 
@@ -368,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     log_figures(args.quick)
     backend_figures(args.quick)
     reload_figures(args.quick)
+    tui_figures(args.quick)
     return 0
 
 

@@ -250,3 +250,70 @@ def test_v_opens_the_visualizer_and_main_keys_stay_off_under_it(opener: Callable
             await wait_until(pilot, lambda: not isinstance(app.screen, VisualizerScreen))
 
     asyncio.run(scenario())
+
+
+def test_a_broken_theme_file_is_one_notification_and_the_rest_load(
+    opener: Callable[[], Backend], tmp_path: Path
+) -> None:
+    themes = tmp_path / "themes"
+    shutil.copytree(REPO / "themes", themes)
+    (themes / "broken.toml").write_text('name = "broken"\nprimary = "not-a-colour"\n')
+    (themes / "garbled.toml").write_text("name = \n")
+
+    async def scenario() -> None:
+        app = LambenchApp(opener, theme="broken", theme_dirs=(themes,))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            messages = [n.message for n in app._notifications]
+            assert "theme skipped: broken.toml: primary = 'not-a-colour' is not a color" in messages
+            assert any(m.startswith("theme skipped: garbled.toml: not valid TOML") for m in messages)
+            assert "no theme named 'broken'; using lambench-dark" in messages
+            assert app.theme == "lambench-dark"
+            assert "lambench-contrast" in app.available_themes
+
+    asyncio.run(scenario())
+
+
+def test_a_hot_reload_shows_as_a_notification(tmp_path: Path) -> None:
+    from lambench.core.reload import HotReloader
+
+    project_dir = tmp_path / "demo"
+    shutil.copytree(
+        REPO / "demo_functions", project_dir, ignore=shutil.ignore_patterns(".lambench", "__pycache__")
+    )
+
+    def open_backend() -> Backend:
+        project = load_project(project_dir)
+        backend = LocalBackend(project.functions.values(), project_dir=project_dir, share=False)
+        reloader = HotReloader(
+            backend.service, project_dir=project_dir, template=project_dir / "template.yaml"
+        )
+        reloader.start()
+        backend.close_with(reloader.close)
+        return backend
+
+    async def scenario() -> None:
+        app = LambenchApp(open_backend)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_until(pilot, lambda: app.query_one(FunctionsPanel).selected == "hello")
+            app_py = project_dir / "hello" / "app.py"
+            app_py.write_text(app_py.read_text().replace("hello world", "hello again"))
+            wanted = "reloaded hello (hello/app.py changed; 0 environments retired)"
+            await wait_until(pilot, lambda: any(n.message == wanted for n in app._notifications))
+
+    asyncio.run(scenario())
+
+
+def test_an_async_invoke_is_accepted_with_202(opener: Callable[[], Backend]) -> None:
+    async def scenario() -> None:
+        app = LambenchApp(opener)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: app.query_one(FunctionsPanel).selected == "hello")
+            await pilot.press("a")
+            status = app.query_one(ResultView).query_one("#result-status")
+            await wait_until(pilot, lambda: "hello  202" in str(status.render()))
+            logs = app.query_one(LogsPanel)
+            # The function still runs: its REPORT reaches the log.
+            await wait_until(pilot, lambda: any("REPORT RequestId" in line.text for line in logs.lines))
+
+    asyncio.run(scenario())

@@ -69,8 +69,10 @@ class LambenchApp(App[None]):
         subtitle: str = "",
         theme: str | None = None,
         project_dir: Path | None = None,
+        theme_dirs: tuple[Path, ...] | None = None,
     ) -> None:
         super().__init__()
+        self._theme_dirs = theme_dirs
         self._project_dir = project_dir or Path.cwd()
         self._open_backend = open_backend
         self.sub_title = subtitle
@@ -99,7 +101,7 @@ class LambenchApp(App[None]):
         self._open()
 
     def _install_themes(self) -> None:
-        loaded = load_themes()
+        loaded = load_themes() if self._theme_dirs is None else load_themes(self._theme_dirs)
         for theme in loaded.themes:
             self.register_theme(theme)
         for problem in loaded.problems:
@@ -379,10 +381,13 @@ class LambenchApp(App[None]):
         if self.session is None:
             return
         try:
-            logs = self.query_one(LogsPanel)
+            self._show_drained(self.session)
         except NoMatches:
-            return  # the app is shutting down: its widgets are gone
-        drained = self.session.drain()
+            return  # the app is shutting down: its widgets are being removed
+
+    def _show_drained(self, session: Session) -> None:
+        logs = self.query_one(LogsPanel)
+        drained = session.drain()
         if drained.skipped:
             self.notify(f"{drained.skipped:,} log lines skipped to keep up", severity="warning", timeout=3)
         if drained.lines:

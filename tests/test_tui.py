@@ -18,32 +18,12 @@ from lambench.tui.dialogs import HelpScreen, QualifierScreen
 from lambench.tui.event_form import TemplateFormScreen
 from lambench.tui.event_picker import EventPickerScreen
 from lambench.tui.widgets import EventEditor, FunctionsPanel, LogsPanel, ResultView
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.tui_helpers import REPO, copy_demo, demo_opener, wait_until
 
 
 @pytest.fixture
 def opener(tmp_path: Path) -> Callable[[], Backend]:
-    project_dir = tmp_path / "demo"
-    shutil.copytree(
-        REPO / "demo_functions", project_dir, ignore=shutil.ignore_patterns(".lambench", "__pycache__")
-    )
-
-    def open_backend() -> Backend:
-        project = load_project(project_dir)
-        return LocalBackend(project.functions.values(), project_dir=project_dir, share=False)
-
-    return open_backend
-
-
-async def wait_until(pilot: object, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-    """Let the app run until `predicate` holds (pilot.pause yields to the event loop)."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await pilot.pause(0.05)  # type: ignore[attr-defined]
+    return demo_opener(copy_demo(tmp_path))
 
 
 def test_invoke_the_selected_function_and_see_result_and_logs(opener: Callable[[], Backend]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -13,53 +12,31 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, OptionList, Static
 
-from lambench.core.backends.base import Backend
-from lambench.core.backends.local import LocalBackend
 from lambench.core.events import Catalog, EventStore, SavedEvent
-from lambench.core.template import load_project
 from lambench.tui.app import LambenchApp
 from lambench.tui.event_form import SaveEventScreen, TemplateFormScreen
 from lambench.tui.event_picker import EventPickerScreen, build_entries, fuzzy_match, rank
 from lambench.tui.widgets import FunctionsPanel
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.tui_helpers import copy_demo, demo_opener, wait_until
 
 Scenario = Callable[[LambenchApp, Pilot[None], Path], Awaitable[None]]
 
 
 @pytest.fixture
 def project_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "demo"
-    shutil.copytree(
-        REPO / "demo_functions", target, ignore=shutil.ignore_patterns(".lambench", "__pycache__")
-    )
-    return target
+    return copy_demo(tmp_path)
 
 
 def run_app(project_dir: Path, scenario: Scenario, size: tuple[int, int] = (100, 32)) -> None:
     """Run `scenario` on a LambenchApp over the demo project, once its backend is open."""
 
-    def open_backend() -> Backend:
-        project = load_project(project_dir)
-        return LocalBackend(project.functions.values(), project_dir=project_dir, share=False)
-
     async def main() -> None:
-        app = LambenchApp(open_backend)
+        app = LambenchApp(demo_opener(project_dir))
         async with app.run_test(size=size) as pilot:
             await wait_until(pilot, lambda: app.query_one(FunctionsPanel).selected is not None)
             await scenario(app, pilot, project_dir)
 
     asyncio.run(main())
-
-
-async def wait_until(pilot: Pilot[None], predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-    """Let the app run until `predicate` holds."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await pilot.pause(0.05)
 
 
 async def open_picker(

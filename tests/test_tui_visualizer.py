@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +14,6 @@ import pytest
 from lambench.core.backends.aws import AwsBackend
 from lambench.core.backends.base import Backend
 from lambench.core.backends.local import LocalBackend
-from lambench.core.template import load_project
 from lambench.core.timeline.spans import EnvironmentSpan, InvocationSpan
 from lambench.tui.app import LambenchApp
 from lambench.tui.session import Session
@@ -23,30 +21,12 @@ from lambench.tui.visualizer import VisualizerScreen
 from lambench.tui.visualizer_view import Axis, TimeWindow, axis_labels, environment_cells
 from lambench.tui.visualizer_widgets import TimelineChart
 from tests.moto_fixtures import isolate_aws_environment
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.tui_helpers import copy_demo, demo_opener, wait_until
 
 
 @pytest.fixture
 def opener(tmp_path: Path) -> Callable[[], Backend]:
-    project_dir = tmp_path / "demo"
-    shutil.copytree(
-        REPO / "demo_functions", project_dir, ignore=shutil.ignore_patterns(".lambench", "__pycache__")
-    )
-
-    def open_backend() -> Backend:
-        project = load_project(project_dir)
-        return LocalBackend(project.functions.values(), project_dir=project_dir, share=False)
-
-    return open_backend
-
-
-async def wait_until(pilot: object, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-    """Let the app run until `predicate` holds (pilot.pause yields to the event loop)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await pilot.pause(0.05)  # type: ignore[attr-defined]
+    return demo_opener(copy_demo(tmp_path))
 
 
 async def open_visualizer(

@@ -46,8 +46,13 @@ def run(args: argparse.Namespace) -> int:
         theme=args.theme,
         project_dir=Path(args.project).resolve(),
     )
-    app.run()
-    return 0
+    try:
+        app.run()
+    finally:
+        # Whatever ended the app (quit, an unexpected error), no runtime or server outlives it.
+        if app.session is not None:
+            app.session.close()
+    return 0 if app.return_code in (None, 0) else 1
 
 
 def open_for_tui(args: argparse.Namespace) -> Backend:

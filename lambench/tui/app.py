@@ -95,6 +95,9 @@ class LambenchApp(App[None]):
         yield LogsPanel(id="logs")
         yield Footer()
 
+    def on_resize(self) -> None:
+        self.set_class(self.size.width >= 140, "-wide")
+
     def on_mount(self) -> None:
         self._install_themes()
         self.set_interval(TICK_S, self._tick)
@@ -399,6 +402,7 @@ class LambenchApp(App[None]):
                 self.notify(record.error, title="not reloaded", severity="error", timeout=10)
             else:
                 self.notify(record.summary(), title="hot reload", timeout=4)
+                self.query_one(FunctionsPanel).note_reload(record.functions)
         self._count_environments()
 
     def _count_environments(self) -> None:

@@ -42,6 +42,7 @@ class Session:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._tail: threading.Thread | None = None
+        self._closed = False
         service = getattr(backend, "service", None)
         self._unsubscribe = (
             service.subscribe(lambda r: self._reloads.append(r) if isinstance(r, ReloadRecord) else None)
@@ -95,7 +96,10 @@ class Session:
             self._tail = None
 
     def close(self) -> None:
-        """Stop the tail and close the backend."""
+        """Stop the tail and close the backend (a second call does nothing)."""
+        if self._closed:
+            return
+        self._closed = True
         self.stop_tail()
         if self._unsubscribe is not None:
             self._unsubscribe()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import collections
 import json
 import time
+from collections.abc import Iterable
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.cache import LRUCache
 from textual.containers import Vertical, VerticalScroll
+from textual.coordinate import Coordinate
 from textual.geometry import Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -34,11 +36,14 @@ class FunctionsPanel(Vertical):
 
     def on_mount(self) -> None:
         table = self.query_one("#functions", DataTable)
-        table.add_columns("function", "MB", "env", "last")
+        # Most useful first: at 80 columns the panel shows name, environments and the last result.
+        table.add_columns("function", "env", "last", "MB", "s", "runtime")
         self.border_title = "Functions"
         self._functions: list[FunctionSummary] = []
         self._last: dict[str, str] = {}
         self._environments: dict[str, str] = {}
+        # Functions reloaded since their last invoke: marked with ↻ until then.
+        self._reloaded: set[str] = set()
 
     def show(self, functions: list[FunctionSummary]) -> None:
         """Replace the list."""
@@ -48,6 +53,12 @@ class FunctionsPanel(Vertical):
     def note_result(self, function: str, text: str) -> None:
         """Record the last result of a function (`ok 3 ms`, `Unhandled`)."""
         self._last[function] = text
+        self._reloaded.discard(function)
+        self._refresh_rows()
+
+    def note_reload(self, functions: Iterable[str]) -> None:
+        """Mark functions hot reload has just reloaded."""
+        self._reloaded.update(functions)
         self._refresh_rows()
 
     def note_environments(self, counts: dict[str, str]) -> None:
@@ -62,8 +73,8 @@ class FunctionsPanel(Vertical):
         table = self.query_one("#functions", DataTable)
         if table.row_count == 0:
             return None
-        row = table.get_row_at(table.cursor_row)
-        return str(row[0])
+        key, _ = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0))
+        return None if key.value is None else str(key.value)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._refresh_rows()
@@ -76,11 +87,14 @@ class FunctionsPanel(Vertical):
         for function in self._functions:
             if wanted and wanted not in function.name.lower():
                 continue
+            marker = " ↻" if function.name in self._reloaded else ""
             table.add_row(
-                function.name,
-                str(function.memory_mb),
+                function.name + marker,
                 self._environments.get(function.name, "-"),
                 self._last.get(function.name, ""),
+                str(function.memory_mb),
+                str(function.timeout_s),
+                function.runtime,
                 key=function.name,
             )
         if previous is not None and previous in table.rows:
@@ -195,9 +209,23 @@ def status_line(function: str, outcome: InvokeOutcome) -> Text:
         parts.append(f"init {outcome.init_duration_ms:.1f} ms")
     if outcome.max_memory_used_mb is not None and outcome.memory_size_mb is not None:
         parts.append(f"{outcome.max_memory_used_mb}/{outcome.memory_size_mb} MB")
+    cost = invocation_cost(outcome)
+    if cost is not None:
+        parts.append(f"${cost:.9f}".rstrip("0"))
     if outcome.request_id:
         parts.append(f"req {outcome.request_id}")
     return Text("  ".join(parts))
+
+
+def invocation_cost(outcome: InvokeOutcome, architecture: str = "x86_64") -> float | None:
+    """What this one invocation costs on AWS (request plus GB-seconds, before the free tier)."""
+    from lambench.core.timeline.cost import duration_cost, gb_seconds, request_cost
+
+    if outcome.billed_duration_ms is None or outcome.memory_size_mb is None:
+        return None
+    return request_cost(1) + duration_cost(
+        gb_seconds(outcome.memory_size_mb, outcome.billed_duration_ms), architecture
+    )
 
 
 class LogsPanel(Vertical):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
@@ -15,15 +15,14 @@ from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header
 
-from lambench.core.backends.base import Backend, BackendError
-from lambench.core.events import SavedEvent
-from lambench.tui.dialogs import HelpScreen, QualifierScreen
-from lambench.tui.event_form import SaveEventScreen
-from lambench.tui.event_picker import EventPickerScreen
 from lambench.tui.messages import BackendFailed, BackendReady, InvokeFailed, InvokeFinished
 from lambench.tui.session import Session
 from lambench.tui.themes import DEFAULT_THEME, load_themes
 from lambench.tui.widgets import EventEditor, FunctionsPanel, LogsPanel, ResultView
+
+if TYPE_CHECKING:
+    from lambench.core.backends.base import Backend
+    from lambench.core.events import SavedEvent
 
 #: Actions that act on the main screen's panels: off while another screen is on top.
 _MAIN_SCREEN_ACTIONS = frozenset(
@@ -120,7 +119,7 @@ class LambenchApp(App[None]):
     def _open(self) -> None:
         try:
             backend = self._open_backend()
-        except (BackendError, Exception) as exc:
+        except Exception as exc:
             self.post_message(BackendFailed(str(getattr(exc, "message", exc))))
             return
         try:
@@ -245,6 +244,9 @@ class LambenchApp(App[None]):
         if isinstance(self.screen, ModalScreen):
             return
 
+        # Dialogs are imported when first opened: they cost start-up time before the first paint.
+        from lambench.tui.event_picker import EventPickerScreen
+
         def chosen(text: str | None) -> None:
             if text is not None:
                 self.query_one(EventEditor).load(text)
@@ -258,6 +260,7 @@ class LambenchApp(App[None]):
             self.notify("no function selected yet", severity="warning")
             return
         editor = self.query_one(EventEditor)
+        from lambench.tui.event_form import SaveEventScreen
 
         def saved(event: SavedEvent | None) -> None:
             if event is not None:
@@ -294,6 +297,8 @@ class LambenchApp(App[None]):
             self.qualifiers[function] = value
             self._show_target()
 
+        from lambench.tui.dialogs import QualifierScreen
+
         current = self.qualifiers.get(function, "$LATEST")
         self.push_screen(QualifierScreen(function, choices, current), chosen)
 
@@ -314,6 +319,8 @@ class LambenchApp(App[None]):
             if isinstance(binding, Binding) and binding.description
         ]
         keys += [("ctrl+p", "Command palette"), ("ctrl+q", "Quit"), ("tab", "Next panel")]
+        from lambench.tui.dialogs import HelpScreen
+
         self.push_screen(HelpScreen(keys))
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:

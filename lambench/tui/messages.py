@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from lambench.core.backends.base import Backend, FunctionSummary, InvokeOutcome
+if TYPE_CHECKING:
+    from lambench.core.backends.base import Backend, FunctionSummary, InvokeOutcome
 
 
 @dataclass

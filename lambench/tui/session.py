@@ -10,10 +10,13 @@ import collections
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from lambench.core.backends.base import Backend
 from lambench.core.logs.model import LogLine, LogQuery
 from lambench.core.runtime.records import ReloadRecord
+
+if TYPE_CHECKING:
+    from lambench.core.backends.base import Backend
 
 #: Log lines kept between two UI ticks; beyond it the oldest are dropped and counted.
 MAX_PENDING_LINES = 20_000

@@ -6,6 +6,7 @@ import collections
 import json
 import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,7 +19,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import DataTable, Input, Static, TextArea
 
-from lambench.core.backends.base import FunctionSummary, InvokeOutcome
+if TYPE_CHECKING:
+    from lambench.core.backends.base import FunctionSummary, InvokeOutcome
+
 from lambench.core.logs.model import LogLine, LogQuery
 from lambench.core.logs.parse import is_platform_line, matches, normalise_level
 

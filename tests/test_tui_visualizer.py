@@ -1,4 +1,7 @@
-"""The visualizer screen driven by Textual's pilot: a real local backend, real runtimes, a real timeline."""
+"""The visualizer screen driven by Textual's pilot: a real local backend, real runtimes, a real timeline.
+
+The real-account mode against a reachable account is in test_tui_aws.py; here, one that is not.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +13,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from botocore.config import Config
 
 from lambench.core.backends.aws import AwsBackend
-from lambench.core.backends.base import Backend
+from lambench.core.backends.base import Backend, MetricsSummary
 from lambench.core.backends.local import LocalBackend
+from lambench.core.logs.model import LogLine
 from lambench.core.timeline.spans import EnvironmentSpan, InvocationSpan
 from lambench.tui.app import LambenchApp
 from lambench.tui.session import Session
 from lambench.tui.visualizer import VisualizerScreen
+from lambench.tui.visualizer_account import METRICS_WINDOW_S, TailCursor, metrics_window_s
+from lambench.tui.visualizer_metrics import MetricsPanel, metrics_rows
 from lambench.tui.visualizer_view import Axis, TimeWindow, axis_labels, environment_cells
 from lambench.tui.visualizer_widgets import TimelineChart
-from tests.moto_fixtures import isolate_aws_environment
+from tests.moto_fixtures import closed_port, isolate_aws_environment
 from tests.tui_helpers import copy_demo, demo_opener, wait_until
 
 
@@ -30,12 +37,16 @@ def opener(tmp_path: Path) -> Callable[[], Backend]:
 
 
 async def open_visualizer(
-    app: LambenchApp, pilot: object, function: str, event: str = "{}", **options: Callable[[], float]
+    app: LambenchApp,
+    pilot: object,
+    function: str,
+    event: str = "{}",
+    clock: Callable[[], float] = time.time,
 ) -> VisualizerScreen:
     """Wait for the backend, push the visualizer on `function`, wait for its first drawing."""
     await wait_until(pilot, lambda: app.session is not None)
     assert app.session is not None
-    screen = VisualizerScreen(app.session, function, event, **options)
+    screen = VisualizerScreen(app.session, function, event, clock=clock)
     await app.push_screen(screen)
     await wait_until(pilot, lambda: screen.snapshot is not None)
     return screen
@@ -202,32 +213,96 @@ def test_memory_and_provisioned_concurrency_on_an_alias(opener: Callable[[], Bac
     asyncio.run(scenario())
 
 
-def test_without_the_local_engine_the_screen_says_so(
+def test_an_unknown_local_function_says_so(opener: Callable[[], Backend]) -> None:
+    async def scenario() -> None:
+        app = LambenchApp(opener)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: app.session is not None)
+            assert app.session is not None
+            unknown = VisualizerScreen(app.session, "no-such-function", "{}")
+            await app.push_screen(unknown)
+            assert "no-such-function" in str(unknown.query_one("#viz-problem").render())
+            await pilot.press("b", "e", "space", "g")
+            assert unknown.snapshot is None and unknown.metrics_reads == 0
+            await pilot.press("escape")
+            assert app.screen is not unknown
+
+    asyncio.run(scenario())
+
+
+def test_an_unreachable_account_reconnects_with_notices(
     opener: Callable[[], Backend], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A real account that does not answer: the tail says it is reconnecting, the metrics why not."""
     isolate_aws_environment(monkeypatch)
+    endpoint = f"http://127.0.0.1:{closed_port()}"
+    remote = Session(
+        AwsBackend(
+            region="us-east-1",
+            endpoint_url=endpoint,
+            client_config=Config(retries={"mode": "standard", "max_attempts": 1}),
+        )
+    )
 
     async def scenario() -> None:
         app = LambenchApp(opener)
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_until(pilot, lambda: app.session is not None)
-            # Never contacted: the screen only looks for a local service.
-            remote = Session(AwsBackend(region="us-east-1", endpoint_url="http://127.0.0.1:9"))
-            screen = VisualizerScreen(remote, "hello", "{}")
+            screen = VisualizerScreen(remote, "hello", "{}", metrics_every_s=0.2)
             await app.push_screen(screen)
-            assert "needs the local engine" in str(screen.query_one("#viz-problem").render())
-            await pilot.press("b", "e", "space")
-            assert screen.snapshot is None
-            assert app.screen is screen
+            assert screen.account and screen.problem is None
+            assert not screen.query("#viz-load")
+            await wait_until(pilot, lambda: screen.snapshot is not None)
+            await wait_until(pilot, lambda: notified(app, "reconnecting in 1 s"))
+            assert any(n.title == "visualizer log tail" for n in app._notifications)
+            # Read every 0.2 s here, failing each time: one notification for the one reason.
+            await wait_until(pilot, lambda: screen.metrics_reads >= 3)
+            assert sum(n.title == "metrics not read" for n in app._notifications) == 1
+            assert "not read: " in screen.query_one(MetricsPanel).text()
+            assert "invocations -" in screen.query_one(MetricsPanel).text()
+            # Not allowed to invoke: refused, and nothing was sent.
+            await pilot.press("i")
+            await wait_until(pilot, lambda: notified(app, "--allow-invoke"))
+            tails = [worker for worker in app.workers if worker.group == "visualizer-tail"]
+            assert len(tails) == 1
             await pilot.press("escape")
             assert app.screen is not screen
+            # Closing the screen stops its tail, even in the middle of a backoff.
+            await wait_until(pilot, lambda: tails[0].is_finished, timeout=5)
 
-            assert app.session is not None
-            unknown = VisualizerScreen(app.session, "no-such-function", "{}")
-            await app.push_screen(unknown)
-            assert "no-such-function" in str(unknown.query_one("#viz-problem").render())
+    try:
+        asyncio.run(scenario())
+    finally:
+        remote.close()
 
-    asyncio.run(scenario())
+
+def test_metrics_show_what_cloudwatch_returned_and_dashes_for_the_rest() -> None:
+    summary = MetricsSummary("fn", 0.0, 600.0, 60, 1234.0, 0.0, None, 12.345, None, 3.0)
+    assert metrics_rows(summary) == [
+        [("invocations", "1,234"), ("errors", "0"), ("throttles", "-")],
+        [("duration p50", "12.3 ms"), ("p99", "-"), ("peak concurrency", "3")],
+    ]
+    assert all(value == "-" for row in metrics_rows(None) for _, value in row)
+    assert metrics_window_s(10) == METRICS_WINDOW_S
+    assert metrics_window_s(1801) == 1860
+
+
+def _line(time: float, text: str, stream: str = "2026/01/01/[$LATEST]abc") -> LogLine:
+    return LogLine(time=time, function="fn", stream=stream, request_id=None, level=None, text=text)
+
+
+def test_a_resumed_tail_feeds_no_line_twice() -> None:
+    cursor = TailCursor(100.0)
+    assert not cursor.fresh(_line(99.0, "before the window"))
+    assert cursor.fresh(_line(100.0, "a"))
+    assert cursor.fresh(_line(101.0, "b"))
+    assert cursor.fresh(_line(101.0, "b", stream="2026/01/01/[$LATEST]other"))
+    assert cursor.since == 101.0
+    # A restarted tail from `since` sends the last instant's lines again: they are skipped.
+    assert not cursor.fresh(_line(101.0, "b"))
+    assert cursor.fresh(_line(101.0, "c"))
+    assert not cursor.fresh(_line(100.5, "a"))
+    assert cursor.fresh(_line(102.0, "b"))
 
 
 def _invocation(start: float, end: float | None, outcome: str | None = "success") -> InvocationSpan:

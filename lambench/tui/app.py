@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Header
 
 from lambench.tui.messages import BackendFailed, BackendReady, InvokeFailed, InvokeFinished
@@ -79,6 +80,8 @@ class LambenchApp(App[None]):
         self.session: Session | None = None
         self._last_event: tuple[str, str] | None = None
         self._last_request_id: str | None = None
+        self._tailed: str | None = None
+        self._retail_timer: Timer | None = None
         #: The qualifier invokes use, by function (absent: $LATEST).
         self.qualifiers: dict[str, str] = {}
 
@@ -135,7 +138,8 @@ class LambenchApp(App[None]):
         self.query_one("#functions").focus()
         self.sub_title = message.backend.description
         self.query_one(FunctionsPanel).show(message.functions)
-        self.session.start_tail(None if message.backend.kind == "local" else self._selected())
+        self._tailed = None if message.backend.kind == "local" else self._selected()
+        self.session.start_tail(self._tailed)
         if not message.functions:
             self.notify("no functions here: add a template.yaml, or pass --project", severity="warning")
 
@@ -310,6 +314,19 @@ class LambenchApp(App[None]):
 
     def on_data_table_row_highlighted(self) -> None:
         self._show_target()
+        # A real account's tail follows one function, the selected one; arrowing through the list
+        # restarts it once the cursor rests.
+        if self.session is not None and self.session.backend.kind != "local":
+            if self._retail_timer is not None:
+                self._retail_timer.stop()
+            self._retail_timer = self.set_timer(0.3, self._follow_selected)
+
+    def _follow_selected(self) -> None:
+        session, function = self.session, self._selected()
+        if session is None or function is None or function == self._tailed:
+            return
+        self._tailed = function
+        session.start_tail(function, since=time.time() - 300)
 
     def action_help(self) -> None:
         """List every key."""

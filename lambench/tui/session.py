@@ -54,8 +54,11 @@ class Session:
         )
 
     def start_tail(self, function: str | None, since: float | None = None) -> None:
-        """Follow the log (every function's locally, one function's on AWS) from `since` (default now)."""
-        self.stop_tail()
+        """Follow the log (every function's locally, one function's on AWS) from `since` (default now).
+
+        A tail already running is told to stop and left to finish on its own: the UI never waits.
+        """
+        self._stop.set()
         self._stop = threading.Event()
         query = LogQuery(function=function, since=since if since is not None else time.time(), follow=True)
         self._tail = threading.Thread(

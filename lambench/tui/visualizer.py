@@ -1,12 +1,20 @@
-"""`VisualizerScreen`: the concurrency and cold-start visualizer of one function, on the local engine.
+"""`VisualizerScreen`: the concurrency and cold-start visualizer of one function.
 
-The screen attaches its own `Timeline` to the engine and redraws from a snapshot of it on a
-10 Hz clock, never once per event. Loads run in a thread worker (`LoadRunner`), whose progress
-the clock polls; settings and exports run in workers too and answer with typed messages.
+On the local engine the screen attaches its own `Timeline` to the engine. For a real account
+(a backend without a local service) it builds the same timeline from the function's log instead:
+a thread worker follows the log group and feeds every line to a `ReportTimeline`, and a metrics
+panel shows CloudWatch's own figures, read in a worker every 30 s and on demand. Either way the
+screen redraws from a snapshot of the timeline on a 10 Hz clock, never once per event.
+
+Loads run in a thread worker (`LoadRunner`), whose progress the clock polls; settings and
+exports run in workers too and answer with typed messages. A real account gets neither load nor
+settings: they would be real traffic, real bills and a live function's configuration changed
+from a demo screen; a single invoke is allowed when the backend allows invoking.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,12 +28,23 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Header, Input, Static
 from textual.worker import get_current_worker
 
+from lambench.core.backends.base import MetricsSummary
 from lambench.core.load import LoadPlan, LoadReport, LoadRunner
+from lambench.core.logs.report_timeline import ReportTimeline
 from lambench.core.runtime import errors
 from lambench.core.runtime.service import LocalLambda
 from lambench.core.timeline.spans import Snapshot
 from lambench.core.timeline.store import Timeline
 from lambench.tui.session import Session
+from lambench.tui.visualizer_account import (
+    HISTORY_S,
+    METRICS_EVERY_S,
+    METRICS_PERIOD_S,
+    NO_LOAD,
+    follow_reports,
+    metrics_window_s,
+    one_line,
+)
 from lambench.tui.visualizer_actions import (
     ActionError,
     current_provisioned,
@@ -41,13 +60,21 @@ from lambench.tui.visualizer_actions import (
 from lambench.tui.visualizer_messages import (
     VisualizerExported,
     VisualizerExportFailed,
+    VisualizerInvoked,
+    VisualizerInvokeFailed,
     VisualizerLoadFinished,
     VisualizerLoadRefused,
+    VisualizerMetricsFailed,
+    VisualizerMetricsRead,
     VisualizerSettingApplied,
     VisualizerSettingFailed,
+    VisualizerTailFailed,
+    VisualizerTailNotice,
 )
+from lambench.tui.visualizer_metrics import MetricsPanel
 from lambench.tui.visualizer_view import TimeWindow
 from lambench.tui.visualizer_widgets import ConcurrencyChart, LoadPanel, TimelineChart, stats_text
+from lambench.tui.widgets import status_line
 
 #: How often the picture is redrawn from a fresh snapshot, and the load's progress polled.
 TICK_S = 0.1
@@ -56,15 +83,17 @@ MAX_BURST = 1_000
 MAX_CONCURRENCY = 1_000
 MAX_REQUESTS = 1_000_000
 MAX_SECONDS = 3_600.0
-NEEDS_LOCAL = (
-    "The visualizer needs the local engine for now: this backend has no local service to watch. "
-    "Timelines of a real account (from the tailed REPORT lines and CloudWatch metrics) come later. "
-    "Press escape to go back."
-)
-# The actions that need a local function to act on.
+INVOKE_OFF = "invoking is off for this account: start lambench with --allow-invoke"
+# The actions that need a function to show.
 _ENGINE_ACTIONS = frozenset(
-    {"pause", "zoom_in", "zoom_out", "pan", "follow", "load", "stop_load", "export", "edit", "scroll_rows"}
+    {
+        *("pause", "zoom_in", "zoom_out", "pan", "follow", "load", "stop_load", "export", "edit"),
+        *("scroll_rows", "invoke_account", "read_metrics"),
+    }
 )
+# What only the local engine can do, and what only a real account needs.
+_LOCAL_ACTIONS = frozenset({"load", "stop_load", "edit"})
+_ACCOUNT_ACTIONS = frozenset({"invoke_account", "read_metrics"})
 
 
 class VisualizerScreen(ModalScreen[None]):
@@ -73,6 +102,8 @@ class VisualizerScreen(ModalScreen[None]):
     Modal, so the main screen's keys (invoke, pick an event...) do not act behind it; it covers
     the whole terminal all the same. `function` may carry a qualifier (`name:alias`) that loads
     are sent to; `event` is the JSON payload they send. `clock` gives the time (tests fix it).
+    Without a local service the screen is in real-account mode (`account`): the timeline comes
+    from the log and a metrics panel, read every `metrics_every_s`, takes the load panel's place.
     """
 
     CSS_PATH = "visualizer.tcss"
@@ -89,6 +120,9 @@ class VisualizerScreen(ModalScreen[None]):
         Binding("s", "load('steady')", "Steady", id="visualizer-steady"),
         Binding("c", "load('fixed')", "N at C", id="visualizer-fixed"),
         Binding("i", "load('once')", "Invoke once", id="visualizer-invoke-once", show=False),
+        # The same key on a real account, where it is the only way to send anything: shown.
+        Binding("i", "invoke_account", "Invoke", id="visualizer-invoke"),
+        Binding("g", "read_metrics", "Metrics", id="visualizer-metrics"),
         Binding("x", "stop_load", "Stop", id="visualizer-stop"),
         Binding("e", "export", "Export", id="visualizer-export"),
         Binding("n", "edit('requests')", "Edit N", id="visualizer-edit-requests", show=False),
@@ -101,7 +135,13 @@ class VisualizerScreen(ModalScreen[None]):
     ]
 
     def __init__(
-        self, session: Session, function: str, event: str, *, clock: Callable[[], float] = time.time
+        self,
+        session: Session,
+        function: str,
+        event: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        metrics_every_s: float = METRICS_EVERY_S,
     ) -> None:
         super().__init__()
         self.session = session
@@ -114,8 +154,10 @@ class VisualizerScreen(ModalScreen[None]):
         self.service: LocalLambda | None = service if isinstance(service, LocalLambda) else None
         self.timeline = Timeline(clock=clock)
         self.window = TimeWindow()
-        #: Why there is nothing to show (no local engine, no such function), or None.
-        self.problem: str | None = None if self.service is not None else NEEDS_LOCAL
+        #: A real account: the timeline is rebuilt from the log, beside CloudWatch's metrics.
+        self.account = self.service is None
+        #: Why there is nothing to show (no such local function), or None.
+        self.problem: str | None = None
         self._reserved = self._provisioned = self._memory = ""
         if self.service is not None:
             try:
@@ -133,6 +175,12 @@ class VisualizerScreen(ModalScreen[None]):
         self._load_running = False
         self.snapshot: Snapshot | None = None
         self._redraw_needed = True
+        self._metrics_every_s = metrics_every_s
+        #: The last CloudWatch metrics read (real account only), and how many reads came back.
+        self.metrics: MetricsSummary | None = None
+        self.metrics_reads = 0
+        self._metrics_error: str | None = None
+        self._tail_stop = threading.Event()
 
     @property
     def target(self) -> str:
@@ -151,21 +199,33 @@ class VisualizerScreen(ModalScreen[None]):
                 with Vertical(id="viz-side"):
                     yield ConcurrencyChart(id="viz-concurrency")
                     yield Static("", id="viz-stats")
-            yield LoadPanel(
-                reserved=self._reserved, provisioned=self._provisioned, memory=self._memory, id="viz-load"
-            )
+            if self.account:
+                yield MetricsPanel(can_invoke=self.session.backend.can_invoke, id="viz-metrics")
+            else:
+                yield LoadPanel(
+                    reserved=self._reserved, provisioned=self._provisioned, memory=self._memory, id="viz-load"
+                )
         yield Footer()
 
     def on_mount(self) -> None:
         self.sub_title = f"visualizer · {self.target}"
-        if self.problem is not None or self.service is None:
+        if self.problem is not None:
             return
-        self._unsubscribe = self.timeline.attach(self.service)
+        if self.service is not None:
+            self._unsubscribe = self.timeline.attach(self.service)
+        else:
+            self.sub_title += " · from CloudWatch Logs and metrics"
+            invokes = ": i invokes" if self.session.backend.can_invoke else ""
+            self.query_one(TimelineChart).hint = f"no invocations in the log yet{invokes}"
+            self._follow_log(ReportTimeline(self.timeline), self._now() - HISTORY_S, self._tail_stop)
+            self.action_read_metrics()
+            self.set_interval(self._metrics_every_s, self.action_read_metrics)
         self.query_one("#viz-side").border_title = "Window"
         self._show_target()
         self.set_interval(TICK_S, self._tick)
 
     def on_unmount(self) -> None:
+        self._tail_stop.set()
         if self._runner is not None:
             self._runner.stop()
         if self._unsubscribe is not None:
@@ -173,12 +233,19 @@ class VisualizerScreen(ModalScreen[None]):
             self._unsubscribe = None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Without a local function only escape does anything here."""
-        return self.problem is None or action not in _ENGINE_ACTIONS
+        """Without a function only escape does anything here; loads and settings are local only."""
+        if self.problem is not None:
+            return action not in _ENGINE_ACTIONS
+        return action not in (_LOCAL_ACTIONS if self.account else _ACCOUNT_ACTIONS)
 
     def _show_target(self) -> None:
         self.query_one(TimelineChart).border_title = f"Environments · {self.target}"
-        self.query_one(LoadPanel).border_title = f"Load → {self.target}"
+        if self.account:
+            panel = self.query_one(MetricsPanel)
+            panel.border_title = f"CloudWatch metrics · {self.target}"
+            panel.border_subtitle = NO_LOAD
+        else:
+            self.query_one(LoadPanel).border_title = f"Load → {self.target}"
 
     # -- the clock ------------------------------------------------------------------------------
 
@@ -207,7 +274,9 @@ class VisualizerScreen(ModalScreen[None]):
         in_flight = snapshot.concurrency[-1][1] if snapshot.concurrency else 0
         live = sum(1 for environment in snapshot.environments if not environment.retired)
         self.query_one("#viz-stats", Static).update(
-            stats_text(snapshot.summary, in_flight, live, len(snapshot.environments))
+            stats_text(
+                snapshot.summary, in_flight, live, len(snapshot.environments), live_known=not self.account
+            )
         )
 
     def _view_changed(self) -> None:
@@ -372,6 +441,87 @@ class VisualizerScreen(ModalScreen[None]):
 
     def on_visualizer_setting_failed(self, message: VisualizerSettingFailed) -> None:
         self.notify(message.error, title="not changed", severity="error", timeout=8)
+
+    # -- a real account -------------------------------------------------------------------------
+
+    @work(thread=True, group="visualizer-tail", exit_on_error=False)
+    def _follow_log(self, reports: ReportTimeline, since: float, stop: threading.Event) -> None:
+        # The only thread that feeds `reports`; the clock reads the timeline under its lock.
+        try:
+            follow_reports(
+                self.session.backend,
+                self.function,
+                since,
+                stop,
+                reports,
+                lambda text: self.post_message(VisualizerTailNotice(text)),
+            )
+        except Exception as exc:  # shown to the user; what was drawn stays
+            self.post_message(VisualizerTailFailed(one_line(exc)))
+
+    def on_visualizer_tail_notice(self, message: VisualizerTailNotice) -> None:
+        self.notify(message.text, title="visualizer log tail", severity="warning", timeout=6)
+
+    def on_visualizer_tail_failed(self, message: VisualizerTailFailed) -> None:
+        self.query_one(TimelineChart).hint = f"the log tail stopped: {message.error}"
+        self._view_changed()
+        self.notify(message.error, title="visualizer log tail stopped", severity="error", timeout=15)
+
+    def action_read_metrics(self) -> None:
+        """Read the function's CloudWatch metrics again (a real account)."""
+        end = self._now()
+        self._read_metrics(end - metrics_window_s(self.window.span_s), end)
+
+    @work(thread=True, exclusive=True, group="visualizer-metrics", exit_on_error=False)
+    def _read_metrics(self, start: float, end: float) -> None:
+        try:
+            summary = self.session.backend.metrics(self.function, start, end, METRICS_PERIOD_S)
+        except Exception as exc:  # shown in the panel; the next read may work
+            self.post_message(VisualizerMetricsFailed(one_line(exc)))
+            return
+        self.post_message(VisualizerMetricsRead(summary, end))
+
+    def on_visualizer_metrics_read(self, message: VisualizerMetricsRead) -> None:
+        self.metrics = message.summary
+        self.metrics_reads += 1
+        self._metrics_error = None
+        self.query_one(MetricsPanel).show(message.summary, message.read_at)
+
+    def on_visualizer_metrics_failed(self, message: VisualizerMetricsFailed) -> None:
+        self.metrics_reads += 1
+        self.query_one(MetricsPanel).show_error(message.error)
+        if message.error != self._metrics_error:
+            # Once per new reason: a read every 30 s must not bury the screen in toasts.
+            self.notify(message.error, title="metrics not read", severity="error", timeout=8)
+        self._metrics_error = message.error
+
+    def action_invoke_account(self) -> None:
+        """Invoke the function once in the account, when invoking is allowed."""
+        if not self.session.backend.can_invoke:
+            self.notify(INVOKE_OFF, severity="error")
+            return
+        self._invoke_once(self.event.encode(), self.qualifier)
+
+    @work(thread=True, group="visualizer-invoke", exit_on_error=False)
+    def _invoke_once(self, payload: bytes, qualifier: str | None) -> None:
+        try:
+            outcome = self.session.backend.invoke(self.function, payload, qualifier=qualifier)
+        except Exception as exc:  # shown to the user; the screen stays usable
+            self.post_message(VisualizerInvokeFailed(one_line(exc)))
+            return
+        self.post_message(VisualizerInvoked(outcome))
+
+    def on_visualizer_invoked(self, message: VisualizerInvoked) -> None:
+        failed = message.outcome.function_error is not None
+        self.notify(
+            str(status_line(self.target, message.outcome)),
+            title="invoked: the timeline shows it once its log arrives",
+            severity="warning" if failed else "information",
+            timeout=5,
+        )
+
+    def on_visualizer_invoke_failed(self, message: VisualizerInvokeFailed) -> None:
+        self.notify(message.error, title=f"{self.target} not invoked", severity="error")
 
     # -- export ---------------------------------------------------------------------------------
 

@@ -236,8 +236,14 @@ def _ms(value: float | None) -> str:
     return f"{value:,.0f} ms" if value >= 100 else f"{value:.1f} ms"
 
 
-def stats_text(summary: Summary, in_flight: int, live_environments: int, environments: int) -> Text:
-    """The window's figures, one per line, for the side panel."""
+def stats_text(
+    summary: Summary, in_flight: int, live_environments: int, environments: int, *, live_known: bool = True
+) -> Text:
+    """The window's figures, one per line, for the side panel.
+
+    `live_known` is False when environments are seen only through their logs, which never say
+    when one is shut down: then they are counted as seen, not as live.
+    """
     rows = [
         ("in flight", f"{in_flight} · peak {summary.max_concurrency}"),
         ("invocations", f"{summary.invocations:,}"),
@@ -249,7 +255,10 @@ def stats_text(summary: Summary, in_flight: int, live_environments: int, environ
         ("errors", f"{summary.errors:,}"),
         ("GB-seconds", f"{summary.gb_seconds:,.4f}"),
         ("cost", f"${summary.cost.total_usd:.7f}"),
-        ("environments", f"{environments} · {live_environments} live"),
+        (
+            "environments",
+            f"{environments} · {live_environments} live" if live_known else f"{environments} seen",
+        ),
     ]
     text = Text()
     for index, (label, value) in enumerate(rows):

@@ -91,6 +91,8 @@ def app_after_invoke() -> tuple[LambenchApp, Callable[[Any], Any]]:
     async def run_before(pilot: Any) -> None:
         await wait_until(pilot, lambda: app.session is not None)
         editor = app.query_one(EventEditor)
+        # The editor and the function list are mounted just after the first paint.
+        await wait_until(pilot, lambda: bool(editor.query("#event-text")) and bool(app.query("#functions")))
         editor.load('{\n  "name": "snapshot"\n}')
         text_area = editor.query_one("#event-text")
         text_area.cursor_blink = False  # type: ignore[attr-defined]

@@ -135,7 +135,7 @@ class LambenchApp(App[None]):
 
     def on_backend_ready(self, message: BackendReady) -> None:
         self.session = Session(message.backend)
-        self.query_one("#functions").focus()
+        self.query_one(FunctionsPanel).focus_table()
         self.sub_title = message.backend.description
         self.query_one(FunctionsPanel).show(message.functions)
         self._tailed = None if message.backend.kind == "local" else self._selected()

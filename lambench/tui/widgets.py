@@ -17,9 +17,11 @@ from textual.geometry import Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import DataTable, Input, Static, TextArea
+from textual.widgets import Input, Static
 
 if TYPE_CHECKING:
+    from textual.widgets import DataTable, TextArea
+
     from lambench.core.backends.base import FunctionSummary, InvokeOutcome
 
 from lambench.core.logs.model import LogLine, LogQuery
@@ -34,19 +36,40 @@ class FunctionsPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter functions", id="function-filter")
-        table: DataTable[str] = DataTable(id="functions", cursor_type="row", zebra_stripes=False)
-        yield table
 
     def on_mount(self) -> None:
-        table = self.query_one("#functions", DataTable)
-        # Most useful first: at 80 columns the panel shows name, environments and the last result.
-        table.add_columns("function", "env", "last", "MB", "s", "runtime")
         self.border_title = "Functions"
+        # The table comes after the first paint: the frame shows at once, the table a moment later.
+        self.call_after_refresh(self._add_table)
+        self._wants_focus = False
         self._functions: list[FunctionSummary] = []
         self._last: dict[str, str] = {}
         self._environments: dict[str, str] = {}
         # Functions reloaded since their last invoke: marked with ↻ until then.
         self._reloaded: set[str] = set()
+
+    def _add_table(self) -> None:
+        from textual.widgets import DataTable
+
+        table: DataTable[str] = DataTable(id="functions", cursor_type="row", zebra_stripes=False)
+        # Most useful first: at 80 columns the panel shows name, environments and the last result.
+        table.add_columns("function", "env", "last", "MB", "s", "runtime")
+        self.mount(table)
+        self._refresh_rows()
+        if self._wants_focus or self.app.focused is None:
+            table.focus()
+
+    def focus_table(self) -> None:
+        """Give the function list the focus (now, or as soon as it exists)."""
+        table = self._table()
+        if table is None:
+            self._wants_focus = True
+        else:
+            table.focus()
+
+    def _table(self) -> DataTable[str] | None:
+        tables = self.query("#functions")
+        return tables.first() if tables else None  # type: ignore[return-value]
 
     def show(self, functions: list[FunctionSummary]) -> None:
         """Replace the list."""
@@ -73,8 +96,8 @@ class FunctionsPanel(Vertical):
     @property
     def selected(self) -> str | None:
         """The highlighted function's name."""
-        table = self.query_one("#functions", DataTable)
-        if table.row_count == 0:
+        table = self._table()
+        if table is None or table.row_count == 0:
             return None
         key, _ = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0))
         return None if key.value is None else str(key.value)
@@ -83,7 +106,9 @@ class FunctionsPanel(Vertical):
         self._refresh_rows()
 
     def _refresh_rows(self) -> None:
-        table = self.query_one("#functions", DataTable)
+        table = self._table()
+        if table is None:
+            return
         wanted = self.query_one("#function-filter", Input).value.strip().lower()
         previous = self.selected
         table.clear()
@@ -114,17 +139,24 @@ class EventEditor(Vertical):
         self._initial = text
 
     def compose(self) -> ComposeResult:
-        # The JSON grammar loads after the first paint (see on_mount).
-        yield TextArea(self._initial, id="event-text", show_line_numbers=True, tab_behavior="indent")
         yield Static("valid JSON", id="event-status")
 
     def on_mount(self) -> None:
         self.border_title = "Event"
         self._check()
-        self.call_after_refresh(self._highlight)
+        # The editor and its JSON grammar come after the first paint.
+        self.call_after_refresh(self._add_editor)
 
-    def _highlight(self) -> None:
-        self.query_one("#event-text", TextArea).language = "json"
+    def _add_editor(self) -> None:
+        from textual.widgets import TextArea
+
+        editor = TextArea(self._initial, id="event-text", show_line_numbers=True, tab_behavior="indent")
+        self.mount(editor, before=self.query_one("#event-status"))
+        editor.language = "json"
+
+    def _editor(self) -> TextArea | None:
+        editors = self.query("#event-text")
+        return editors.first() if editors else None  # type: ignore[return-value]
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         self._check()
@@ -132,11 +164,16 @@ class EventEditor(Vertical):
     @property
     def text(self) -> str:
         """The event as typed."""
-        return self.query_one("#event-text", TextArea).text
+        editor = self._editor()
+        return self._initial if editor is None else editor.text
 
     def load(self, text: str) -> None:
         """Replace the event."""
-        self.query_one("#event-text", TextArea).load_text(text)
+        editor = self._editor()
+        if editor is None:
+            self._initial = text
+        else:
+            editor.load_text(text)
         self._check()
 
     def problem(self) -> str | None:

@@ -94,7 +94,7 @@ async def _latency_under_load(code_dir: Path, invocations: int) -> tuple[list[fl
     app = LambenchApp(open_backend)
     latencies: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
-        while app.session is None:
+        while app.session is None or not app.query("#functions"):
             await pilot.pause(0.05)
         service = app.session.backend.service  # type: ignore[attr-defined]
         runner = LoadRunner(service, "flood", b"{}", LoadPlan.fixed(invocations, 20))

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from lambench.core.backends.base import FunctionSummary, InvokeOutcome
+from lambench.core.backends.base import FunctionSummary, InvokeOutcome, MetricsSummary
 from lambench.core.logs.model import LogBatch, LogLine, LogQuery
 from lambench.tui.app import LambenchApp
 from lambench.tui.widgets import EventEditor, LogsPanel, ResultView
@@ -72,6 +72,9 @@ class FixedBackend:
         yield LogBatch(tuple(lines))
         stop.wait()
 
+    def metrics(self, name: str, start: float, end: float, period_s: int = 60) -> MetricsSummary:
+        return MetricsSummary(name, start, end, period_s, 1, 0, 0, 1.25, 1.25, 1)
+
     def close(self) -> None:
         pass
 
@@ -108,4 +111,29 @@ def app_after_invoke() -> tuple[LambenchApp, Callable[[Any], Any]]:
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
 def test_main_screen(snap_compare: Any, size: tuple[int, int]) -> None:
     app, run_before = app_after_invoke()
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def app_with_visualizer() -> tuple[LambenchApp, Callable[[Any], Any]]:
+    """The visualizer in real-account mode: built from the fixed log's REPORT line, fixed clock."""
+    from lambench.tui.visualizer import VisualizerScreen
+
+    app = LambenchApp(lambda: FixedBackend(), theme="lambench-dark")  # type: ignore[arg-type, return-value]
+
+    async def run_before(pilot: Any) -> None:
+        await wait_until(pilot, lambda: app.session is not None and bool(app.query("#functions")))
+        assert app.session is not None
+        screen = VisualizerScreen(app.session, "hello", "{}", clock=lambda: NOW + 4.0, metrics_every_s=3600)
+        app.push_screen(screen)
+        await wait_until(
+            pilot, lambda: screen.timeline.summary().invocations == 1 and screen.metrics_reads >= 1
+        )
+        await pilot.pause()
+
+    return app, run_before
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+def test_visualizer_screen(snap_compare: Any, size: tuple[int, int]) -> None:
+    app, run_before = app_with_visualizer()
     assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -149,7 +149,10 @@ class LambenchApp(App[None]):
     # -- actions --------------------------------------------------------------------------------
 
     def _selected(self) -> str | None:
-        return self.query_one(FunctionsPanel).selected
+        try:
+            return self.query_one(FunctionsPanel).selected
+        except NoMatches:
+            return None  # the screen is being torn down
 
     def action_invoke(self) -> None:
         """Invoke the selected function with the event in the editor."""
@@ -313,7 +316,10 @@ class LambenchApp(App[None]):
         editor.border_title = f"Event for {function}:{qualifier}" if function else "Event"
 
     def on_data_table_row_highlighted(self) -> None:
-        self._show_target()
+        try:
+            self._show_target()
+        except NoMatches:
+            return  # a late event while the app shuts down
         # A real account's tail follows one function, the selected one; arrowing through the list
         # restarts it once the cursor rests.
         if self.session is not None and self.session.backend.kind != "local":

@@ -6,6 +6,7 @@ import asyncio
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import Input
@@ -295,5 +296,46 @@ def test_an_async_invoke_is_accepted_with_202(opener: Callable[[], Backend]) -> 
             logs = app.query_one(LogsPanel)
             # The function still runs: its REPORT reaches the log.
             await wait_until(pilot, lambda: any("REPORT RequestId" in line.text for line in logs.lines))
+
+    asyncio.run(scenario())
+
+
+def test_an_unexpected_error_saves_a_report_and_closes_the_backend(tmp_path: Path) -> None:
+    closed: list[bool] = []
+
+    def open_backend() -> Backend:
+        backend = demo_opener(copy_demo(tmp_path))()
+
+        class Breaking:
+            """Answers an invoke with something the UI cannot show: a bug to survive."""
+
+            kind = "local"
+            description = "breaking"
+            can_invoke = True
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(backend, name)
+
+            def invoke(self, *args: Any, **kwargs: Any) -> Any:
+                return None
+
+            def close(self) -> None:
+                closed.append(True)
+                backend.close()
+
+        return Breaking()
+
+    async def scenario() -> None:
+        app = LambenchApp(open_backend, project_dir=tmp_path)
+        try:
+            async with app.run_test(size=(100, 30)) as pilot:
+                await wait_until(pilot, lambda: app.query_one(FunctionsPanel).selected == "hello")
+                await pilot.press("i")
+                await wait_until(pilot, lambda: app.crash_report is not None)
+        except Exception as exc:
+            assert isinstance(exc, AttributeError)  # run_test re-raises the app's error
+        assert app.crash_report is not None and app.crash_report.is_file()
+        assert "AttributeError" in app.crash_report.read_text()
+        assert closed == [True]
 
     asyncio.run(scenario())

@@ -81,6 +81,8 @@ class LambenchApp(App[None]):
         self._last_event: tuple[str, str] | None = None
         self._last_request_id: str | None = None
         self._tailed: str | None = None
+        #: Where the traceback of an unexpected error was saved (set when one happens).
+        self.crash_report: Path | None = None
         self._retail_timer: Timer | None = None
         #: The qualifier invokes use, by function (absent: $LATEST).
         self.qualifiers: dict[str, str] = {}
@@ -447,6 +449,48 @@ class LambenchApp(App[None]):
         self.query_one(FunctionsPanel).note_environments(
             {name: f"{warm}/{busy}" for name, (warm, busy) in counts.items()}
         )
+
+    def _fatal_error(self) -> None:
+        """An unexpected error: a short, readable report on exit, the traceback saved to a file.
+
+        Overrides Textual's handler (which prints the whole traceback with locals). The session is
+        closed at once, so no runtime or server outlives the app.
+        """
+        import traceback
+
+        from rich.panel import Panel
+        from rich.segment import Segments
+
+        error = self._exception
+        details = "".join(traceback.format_exception(error)) if error is not None else "no details"
+        path = self._project_dir / ".lambench" / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(details, encoding="utf-8")
+            where = f"The full traceback is in {path}."
+        except OSError:
+            where = (
+                "The traceback could not be saved; here is its last line:\n"
+                + details.strip().splitlines()[-1]
+            )
+        if self.session is not None:
+            self.session.close()
+        summary = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
+        message = (
+            f"lambench stopped after an unexpected error:\n\n  {summary}\n\n"
+            f"Every function process and server it started has been stopped. {where}\n"
+            "Please include that file in a bug report."
+        )
+        self.bell()
+        self.crash_report = path
+        self._exit_renderables.append(
+            Segments(
+                self.console.render(
+                    Panel(message, title="lambench", border_style="red"), self.console.options
+                )
+            )
+        )
+        self._close_messages_no_wait()
 
     def on_unmount(self) -> None:
         if self.session is not None:

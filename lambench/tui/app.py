@@ -138,6 +138,8 @@ class LambenchApp(App[None]):
     def on_backend_ready(self, message: BackendReady) -> None:
         self.session = Session(message.backend)
         self.query_one(FunctionsPanel).focus_table()
+        # The editor's title names the function invokes go to, once the list has its rows.
+        self.call_after_refresh(self._show_target)
         self.sub_title = message.backend.description
         self.query_one(FunctionsPanel).show(message.functions)
         self._tailed = None if message.backend.kind == "local" else self._selected()

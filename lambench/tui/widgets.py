@@ -110,23 +110,36 @@ class FunctionsPanel(Vertical):
         if table is None:
             return
         wanted = self.query_one("#function-filter", Input).value.strip().lower()
+        rows = {
+            function.name: self._cells(function)
+            for function in self._functions
+            if not wanted or wanted in function.name.lower()
+        }
+        if list(rows) == [key.value for key in table.rows]:
+            # Same rows: change only the cells that differ (during a burst, the environment counts
+            # change ten times a second; rebuilding the table each time would cost the UI).
+            for name, cells in rows.items():
+                for column, value in zip(table.columns, cells, strict=True):
+                    if table.get_cell(name, column) != value:
+                        table.update_cell(name, column, value, update_width=True)
+            return
         previous = self.selected
         table.clear()
-        for function in self._functions:
-            if wanted and wanted not in function.name.lower():
-                continue
-            marker = " ↻" if function.name in self._reloaded else ""
-            table.add_row(
-                function.name + marker,
-                self._environments.get(function.name, "-"),
-                self._last.get(function.name, ""),
-                str(function.memory_mb),
-                str(function.timeout_s),
-                function.runtime,
-                key=function.name,
-            )
+        for name, cells in rows.items():
+            table.add_row(*cells, key=name)
         if previous is not None and previous in table.rows:
             table.move_cursor(row=table.get_row_index(previous))
+
+    def _cells(self, function: FunctionSummary) -> tuple[str, ...]:
+        marker = " ↻" if function.name in self._reloaded else ""
+        return (
+            function.name + marker,
+            self._environments.get(function.name, "-"),
+            self._last.get(function.name, ""),
+            str(function.memory_mb),
+            str(function.timeout_s),
+            function.runtime,
+        )
 
 
 class EventEditor(Vertical):

@@ -934,9 +934,7 @@ class _TemplateReader:
         raise self.error(node, f"{written}: {name} is not a parameter or resource of this template")
 
     def _pseudo_parameter(self, name: str) -> str | None:
-        partition = "aws-cn" if self.region.startswith("cn-") else "aws"
-        if self.region.startswith("us-gov-"):
-            partition = "aws-us-gov"
+        partition = cloud_resources.partition(self.region)
         return {
             "AWS::Region": self.region,
             "AWS::AccountId": ACCOUNT_ID,

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 
 from lambench.core.logs.model import LEVELS, LogLine, LogQuery
+from lambench.core.runtime.platform_logs import Report
 
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _PLATFORM_RE = re.compile(rf"^(START|END|REPORT) RequestId: ({_UUID})")
@@ -111,21 +111,7 @@ def matches(line: LogLine, query: LogQuery) -> bool:
     return query.text is None or query.text in line.text
 
 
-@dataclass(frozen=True)
-class ReportFigures:
-    """The figures a REPORT line states (lambda-facts §5.2)."""
-
-    request_id: str
-    duration_ms: float
-    billed_duration_ms: int
-    memory_size_mb: int
-    max_memory_used_mb: int
-    init_duration_ms: float | None = None
-    status: str | None = None
-    error_type: str | None = None
-
-
-def parse_report(text: str) -> ReportFigures | None:
+def parse_report(text: str) -> Report | None:
     """The figures of a text REPORT line, or None if `text` is not one.
 
     Tolerates a trailing `XRAY TraceId` line and fields AWS may add later.
@@ -139,7 +125,7 @@ def parse_report(text: str) -> ReportFigures | None:
         if match:
             fields[match.group(1).strip()] = match.group(2).strip()
     try:
-        return ReportFigures(
+        return Report(
             request_id=fields["REPORT RequestId"],
             duration_ms=_number(fields["Duration"]),
             billed_duration_ms=int(_number(fields["Billed Duration"])),

@@ -25,7 +25,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from lambench.core.logs.model import LogLine
-from lambench.core.logs.parse import ReportFigures, parse_report
+from lambench.core.logs.parse import parse_report
+from lambench.core.runtime.platform_logs import Report
 from lambench.core.runtime.records import Lifecycle, LifecycleRecord
 from lambench.core.timeline.store import Timeline
 
@@ -84,7 +85,7 @@ class _Report:
     error_type: str | None
 
     @classmethod
-    def from_text(cls, figures: ReportFigures) -> _Report:
+    def from_text(cls, figures: Report) -> _Report:
         return cls(
             request_id=figures.request_id,
             duration_ms=figures.duration_ms,

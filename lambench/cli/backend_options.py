@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from lambench.cli.common import UserError, load_project_functions, open_local_backend, service_errors
 
 if TYPE_CHECKING:
+    from lambench.core.backends.aws import AwsBackend
     from lambench.core.backends.base import Backend
 
 
@@ -49,19 +50,24 @@ def check_backend_options(args: argparse.Namespace) -> None:
                 raise UserError(f"{flag} needs --backend aws (the local backend uses the project's template)")
 
 
+def aws_backend(args: argparse.Namespace) -> AwsBackend:
+    """The real-account backend the options describe (nothing is contacted until it is used)."""
+    from lambench.core.backends.aws import AwsBackend
+
+    return AwsBackend(
+        profile=args.profile,
+        region=args.region,
+        endpoint_url=args.endpoint_url,
+        allow_invoke=bool(getattr(args, "allow_invoke", False)),
+    )
+
+
 @contextlib.contextmanager
 def open_backend(args: argparse.Namespace) -> Iterator[Backend]:
     """The backend the options choose, closed on leaving."""
     check_backend_options(args)
     if args.backend == "aws":
-        from lambench.core.backends.aws import AwsBackend
-
-        backend = AwsBackend(
-            profile=args.profile,
-            region=args.region,
-            endpoint_url=args.endpoint_url,
-            allow_invoke=bool(getattr(args, "allow_invoke", False)),
-        )
+        backend = aws_backend(args)
         try:
             yield backend
         finally:

@@ -141,7 +141,28 @@ def open_local_backend(
     share: bool = True,
     **options: Any,
 ) -> Iterator[LocalBackend]:
-    """The project's local backend: engine, embedded account (or the served one) and log store."""
+    """`local_backend`, closed on leaving."""
+    backend = local_backend(args, loaded, publish=publish, provision=provision, share=share, **options)
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+def local_backend(
+    args: argparse.Namespace,
+    loaded: Loaded,
+    *,
+    publish: Callable[[str], bool] = lambda function: False,
+    provision: Callable[[str, str], bool] = lambda function, alias: False,
+    share: bool = True,
+    **options: Any,
+) -> LocalBackend:
+    """The project's local backend (engine, embedded or served account, log store), deployed.
+
+    The template's deployment settings are applied as `apply_deployments` describes; the caller
+    closes the backend.
+    """
     from lambench.core.backends.local import LocalBackend
     from lambench.core.config import ConfigError
     from lambench.core.deploy import apply_deployments
@@ -158,13 +179,14 @@ def open_local_backend(
         **options,
     )
     try:
-        try:
-            apply_deployments(backend.service, loaded.deployments, publish=publish, provision=provision)
-        except ConfigError as exc:
-            raise UserError(str(exc)) from None
-        yield backend
-    finally:
+        apply_deployments(backend.service, loaded.deployments, publish=publish, provision=provision)
+    except ConfigError as exc:
         backend.close()
+        raise UserError(str(exc)) from None
+    except BaseException:
+        backend.close()
+        raise
+    return backend
 
 
 @contextlib.contextmanager

@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lambench.cli.backend_options import add_backend_options, check_backend_options
-from lambench.cli.common import UserError, add_project_option, load_project_functions, versions_dir
+from lambench.cli.backend_options import add_backend_options, aws_backend, check_backend_options
+from lambench.cli.common import add_project_option, load_project_functions, local_backend
 
 if TYPE_CHECKING:
     from lambench.core.backends.base import Backend
@@ -58,47 +58,18 @@ def run(args: argparse.Namespace) -> int:
 def open_for_tui(args: argparse.Namespace) -> Backend:
     """The backend the options choose, with hot reload running for a local project (worker thread)."""
     if args.backend == "aws":
-        from lambench.core.backends.aws import AwsBackend
-
-        return AwsBackend(
-            profile=args.profile,
-            region=args.region,
-            endpoint_url=args.endpoint_url,
-            allow_invoke=args.allow_invoke,
-        )
-    from lambench.core.backends.local import LocalBackend
-    from lambench.core.config import ConfigError
-    from lambench.core.deploy import apply_deployments
-    from lambench.core.reload import HotReloader
-    from lambench.core.template import find_template
+        return aws_backend(args)
+    from lambench.cli.watch_cmd import start_hot_reload
 
     loaded = load_project_functions(args)
-    project_dir = Path(args.project).resolve()
-    region = next((config.region for config in loaded.functions.values()), "us-east-1")
-    backend = LocalBackend(
-        loaded.functions.values(),
-        project_dir=project_dir,
-        region=region,
-        resources=loaded.resources,
-        reserved={name: d.reserved_concurrency for name, d in loaded.deployments.items()},
-        versions=versions_dir(args),
-    )
+    # Every AutoPublishAlias is kept current (the TUI may invoke any alias); nothing is provisioned
+    # until asked for.
+    backend = local_backend(args, loaded, publish=lambda function: True)
     try:
-        apply_deployments(backend.service, loaded.deployments, provision=lambda function, alias: False)
-        reloader = HotReloader(
-            backend.service,
-            project_dir=project_dir,
-            template=find_template(project_dir),
-            deployments=loaded.deployments,
-        )
-        reloader.start()
-        backend.close_with(reloader.close)
-        # The TUI shows its own engine's lines straight from memory (the flood-proof path).
-        backend.tail_source = "engine"
-    except ConfigError as exc:
-        backend.close()
-        raise UserError(str(exc)) from None
+        backend.close_with(start_hot_reload(backend, args, loaded).close)
     except BaseException:
         backend.close()
         raise
+    # The TUI shows its own engine's lines straight from memory (the flood-proof path).
+    backend.tail_source = "engine"
     return backend

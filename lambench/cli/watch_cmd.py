@@ -38,7 +38,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 @contextlib.contextmanager
 def hot_reload(backend: LocalBackend, args: argparse.Namespace, loaded: Loaded) -> Iterator[HotReloader]:
-    """A started HotReloader for the backend's project; closed on leaving."""
+    """`start_hot_reload`, closed on leaving."""
+    reloader = start_hot_reload(backend, args, loaded)
+    try:
+        yield reloader
+    finally:
+        reloader.close()
+
+
+def start_hot_reload(backend: LocalBackend, args: argparse.Namespace, loaded: Loaded) -> HotReloader:
+    """A started HotReloader for the backend's project (its template too, unless ad hoc)."""
     from lambench.core.reload import HotReloader
     from lambench.core.template import find_template
 
@@ -48,10 +57,7 @@ def hot_reload(backend: LocalBackend, args: argparse.Namespace, loaded: Loaded) 
         backend.service, project_dir=project_dir, template=template, deployments=loaded.deployments
     )
     reloader.start()
-    try:
-        yield reloader
-    finally:
-        reloader.close()
+    return reloader
 
 
 def describe(record: ReloadRecord) -> str:

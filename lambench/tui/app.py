@@ -152,6 +152,11 @@ class LambenchApp(App[None]):
 
     # -- actions --------------------------------------------------------------------------------
 
+    def _target(self, function: str) -> str:
+        """`function`, or `function:qualifier` when a version or alias was chosen for it."""
+        qualifier = self.qualifiers.get(function)
+        return f"{function}:{qualifier}" if qualifier and qualifier != "$LATEST" else function
+
     def _selected(self) -> str | None:
         try:
             return self.query_one(FunctionsPanel).selected
@@ -186,8 +191,7 @@ class LambenchApp(App[None]):
         if problem is not None:
             self.notify(f"not invoked: {problem}", severity="error")
             return
-        qualifier = self.qualifiers.get(function)
-        target = f"{function}:{qualifier}" if qualifier and qualifier != "$LATEST" else function
+        target = self._target(function)
         self._invoke(target, editor.text or "{}", invocation_type)
 
     def _invoke(self, function: str, event: str, invocation_type: str) -> None:
@@ -242,8 +246,7 @@ class LambenchApp(App[None]):
         # Imported on first use: the visualizer's modules cost start-up time before the first paint.
         from lambench.tui.visualizer import VisualizerScreen
 
-        qualifier = self.qualifiers.get(function)
-        target = f"{function}:{qualifier}" if qualifier and qualifier != "$LATEST" else function
+        target = self._target(function)
         self.push_screen(VisualizerScreen(self.session, target, self.query_one(EventEditor).text or "{}"))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

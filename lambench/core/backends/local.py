@@ -192,7 +192,7 @@ class LocalBackend:
 
         if self.tail_source == "engine" and self._feed is not None and self._feed.ring is not None:
             return self._feed.ring.follow(query, stop)  # type: ignore[no-any-return]
-        store = LocalLogStore(log_dir(self.project_dir))
+        store = self._store if self._store is not None else LocalLogStore(log_dir(self.project_dir))
         return store.follow(query, stop) if query.follow else iter([LogBatch(tuple(store.read(query)))])
 
     def metrics(self, name: str, start: float, end: float, period_s: int = 60) -> MetricsSummary:

@@ -317,6 +317,14 @@ def test_metrics_read_back_what_cloudwatch_holds(moto: MotoServer, backend: AwsB
     assert summary.duration_p50_ms is None and summary.duration_p99_ms is None
     assert summary.series["Duration p50"] == ()
 
+    # Refused once, percentiles are not asked for again: one GetMetricData call, not two.
+    calls: list[str] = []
+    backend._client("cloudwatch").meta.events.register(
+        "before-call.cloudwatch.GetMetricData", lambda **_: calls.append("call")
+    )
+    again = backend.metrics("orders", base, base + 600, period_s=60)
+    assert again.invocations == 7.0 and len(calls) == 1
+
     empty = backend.metrics("quiet", base, base + 600)
     assert (empty.invocations, empty.errors, empty.max_concurrent) == (None, None, None)
 

@@ -71,3 +71,23 @@ def test_timeline_sees_provisioned_environments_and_spill_over(tmp_path: Path) -
         kinds = sorted(str(env.init_type) for env in timeline.environments(function="fn"))
     assert summary.invocations == 3 and summary.cold_starts == 1
     assert kinds == ["on-demand", "provisioned-concurrency", "provisioned-concurrency"]
+
+
+def test_a_late_timeline_adopts_the_environments_already_warm(tmp_path: Path) -> None:
+    config = python_function(tmp_path, MIXED)
+    with LocalLambda([config]) as service:
+        service.invoke("fn", b"{}")
+        (live,) = service.environments("fn")
+        timeline = Timeline()
+        timeline.attach(service)
+        timeline.adopt(service.environments())
+        (adopted,) = timeline.environments(function="fn")
+        assert adopted.environment_id == live.id and adopted.created_at == live.created_at
+        assert adopted.init_type == "on-demand" and not adopted.retired
+        # Adopted, then invoked: the same row, now with the invocation, which is warm.
+        service.invoke("fn", b"{}")
+        timeline.adopt(service.environments())  # seen already: unchanged
+        (seen,) = timeline.environments(function="fn")
+        summary = timeline.summary(function="fn")
+    assert seen.environment_id == live.id and seen.invocation_count == 1
+    assert summary.invocations == 1 and summary.cold_starts == 0

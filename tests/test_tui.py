@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -14,11 +15,12 @@ from textual.widgets import Input
 from lambench.core.backends.base import Backend
 from lambench.core.backends.local import LocalBackend
 from lambench.core.template import load_project
+from lambench.tui import heap
 from lambench.tui.app import LambenchApp
 from lambench.tui.dialogs import HelpScreen, QualifierScreen
 from lambench.tui.event_form import TemplateFormScreen
 from lambench.tui.event_picker import EventPickerScreen
-from lambench.tui.widgets import EventEditor, FunctionsPanel, LogsPanel, ResultView
+from lambench.tui.widgets import EventEditor, FunctionsPanel, LogLinesView, LogsPanel, ResultView, TitleBar
 from tests.tui_helpers import REPO, copy_demo, demo_opener, wait_until
 
 
@@ -51,6 +53,44 @@ def test_invoke_the_selected_function_and_see_result_and_logs(opener: Callable[[
             assert visible and all(line.request_id == request_id for line in visible)
 
     asyncio.run(scenario())
+
+
+def test_the_title_names_the_backend_and_long_log_lines_scroll_sideways(
+    opener: Callable[[], Backend],
+) -> None:
+    settled: list[bool] = []
+
+    async def scenario() -> None:
+        app = LambenchApp(opener, subtitle="demo", settle_heap=lambda: settled.append(True))
+        async with app.run_test(size=(100, 30)) as pilot:
+            title = app.query_one(TitleBar)
+            assert str(title.render()) == "lambench — demo"
+            # Settled after the first paint and again once the backend is open.
+            await wait_until(pilot, lambda: app.session is not None)
+            assert settled == [True, True]
+            await wait_until(pilot, lambda: "local engine" in str(title.render()))
+            await wait_until(pilot, lambda: app.query_one(FunctionsPanel).selected == "hello")
+            await pilot.press("i")
+            logs = app.query_one(LogsPanel)
+            await wait_until(pilot, lambda: any("REPORT RequestId" in line.text for line in logs.lines))
+            view = app.query_one(LogLinesView)
+            await wait_until(pilot, lambda: view.virtual_size.width > view.size.width)
+            view.focus()
+            await pilot.press("right", "right", "right")
+            assert view.scroll_x > 0
+
+    asyncio.run(scenario())
+
+
+def test_the_heap_is_frozen_once_settled() -> None:
+    heap.pause_collection()
+    try:
+        assert not gc.isenabled()
+        heap.settle()
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        heap.resume_collection()
 
 
 def test_invalid_json_is_refused_with_the_reason(opener: Callable[[], Backend]) -> None:

@@ -122,6 +122,27 @@ def test_a_burst_shows_environments_and_throttles_and_exports(opener: Callable[[
     asyncio.run(scenario())
 
 
+def test_environments_warm_before_the_screen_opened_are_rows(opener: Callable[[], Backend]) -> None:
+    """Invoked on the main screen first: the visualizer opens with that environment already drawn."""
+
+    async def scenario() -> None:
+        app = LambenchApp(opener)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_until(pilot, lambda: app.session is not None)
+            await wait_until(pilot, lambda: bool(app.query("#functions")))
+            service = local_service(app).service
+            service.invoke("hello", b"{}")
+            (live,) = service.environments("hello")
+            screen = await open_visualizer(app, pilot, "hello")
+            assert screen.snapshot is not None
+            assert [env.environment_id for env in screen.snapshot.environments] == [live.id]
+            rows = screen.query_one(TimelineChart).row_texts()
+            assert any(row.startswith("e1") for row in rows), rows
+            assert not any("no environments here yet" in row for row in rows), rows
+
+    asyncio.run(scenario())
+
+
 def test_zoom_pan_and_pause_change_the_window(opener: Callable[[], Backend]) -> None:
     now = [1_800_000_000.0]
 

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 from lambench import __version__
 from lambench.cli.common import UserError, fail
-from lambench.core.backends.base import BackendError
 
 #: Flags the top-level parser answers itself (everything else before a command goes to the TUI).
 _TOP_LEVEL_FLAGS = ("-h", "--help", "--version", "--endpoint")
@@ -96,12 +95,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except UserError as exc:
         return fail(str(exc))
-    except BackendError as exc:
-        print(f"lambench: error: {exc.message}", file=sys.stderr)
-        return EXIT_BACKEND
     except KeyboardInterrupt:
         print("lambench: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # `lambench invoke ... | head`: the reader left; that is not an error worth a traceback.
         return 0
+    except Exception as exc:
+        # Imported here, not at the top: the TUI's first paint does not wait for the backends'
+        # module (whoever raised a BackendError has imported it already).
+        from lambench.core.backends.base import BackendError
+
+        if not isinstance(exc, BackendError):
+            raise
+        print(f"lambench: error: {exc.message}", file=sys.stderr)
+        return EXIT_BACKEND

@@ -14,16 +14,16 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header
+from textual.widgets import Footer
 
 from lambench.tui.messages import BackendFailed, BackendReady, InvokeFailed, InvokeFinished
-from lambench.tui.session import Session
 from lambench.tui.themes import DEFAULT_THEME, load_themes
-from lambench.tui.widgets import EventEditor, FunctionsPanel, LogsPanel, ResultView
+from lambench.tui.widgets import EventEditor, FunctionsPanel, LogsPanel, ResultView, TitleBar
 
 if TYPE_CHECKING:
     from lambench.core.backends.base import Backend
     from lambench.core.events import SavedEvent
+    from lambench.tui.session import Session
 
 #: Actions that act on the main screen's panels: off while another screen is on top.
 _MAIN_SCREEN_ACTIONS = frozenset(
@@ -33,8 +33,11 @@ _MAIN_SCREEN_ACTIONS = frozenset(
     }
 )
 
-#: How often buffered log lines, reloads and environment counts reach the screen.
+#: How often buffered log lines and reloads reach the screen.
 TICK_S = 0.1
+#: How often the function list's environment counts are refreshed: each change re-renders the
+#: whole table, which under a burst would otherwise cost a third of the UI thread's time.
+ENVIRONMENTS_EVERY_S = 0.3
 
 
 class LambenchApp(App[None]):
@@ -70,8 +73,13 @@ class LambenchApp(App[None]):
         theme: str | None = None,
         project_dir: Path | None = None,
         theme_dirs: tuple[Path, ...] | None = None,
+        settle_heap: Callable[[], None] | None = None,
     ) -> None:
+        """`open_backend` runs in a worker once the screen shows. `settle_heap` is called when
+        long-lived objects have just been built: after the first frame, and once the backend is
+        open (the command line passes `heap.settle`)."""
         super().__init__()
+        self._settle_heap = settle_heap
         self._theme_dirs = theme_dirs
         self._project_dir = project_dir or Path.cwd()
         self._open_backend = open_backend
@@ -84,13 +92,17 @@ class LambenchApp(App[None]):
         #: Where the traceback of an unexpected error was saved (set when one happens).
         self.crash_report: Path | None = None
         self._retail_timer: Timer | None = None
+        self._environments_counted = 0.0
         #: The qualifier invokes use, by function (absent: $LATEST).
         self.qualifiers: dict[str, str] = {}
+        # Themes are chosen before the first compose: setting one after mounting re-parses and
+        # re-applies every stylesheet, which cost a third of the time to first paint.
+        self._theme_problems = self._install_themes()
 
     # -- start-up -------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar(id="title")
         with Horizontal(id="top"):
             yield FunctionsPanel(id="functions-panel")
             with Vertical(id="work"):
@@ -101,24 +113,30 @@ class LambenchApp(App[None]):
 
     def on_resize(self) -> None:
         self.set_class(self.size.width >= 140, "-wide")
+        # On a tall terminal (a projector, a big window) the log gets its share of the height.
+        self.set_class(self.size.height >= 40, "-tall")
 
     def on_mount(self) -> None:
-        self._install_themes()
+        if self._settle_heap is not None:
+            self.call_after_refresh(self._settle_heap)
+        for problem in self._theme_problems:
+            self.notify(problem, severity="warning", timeout=8)
         self.set_interval(TICK_S, self._tick)
         self._open()
 
-    def _install_themes(self) -> None:
+    def _install_themes(self) -> list[str]:
+        """Register the theme files and choose the wanted theme; returns what to warn about."""
         loaded = load_themes() if self._theme_dirs is None else load_themes(self._theme_dirs)
         for theme in loaded.themes:
             self.register_theme(theme)
-        for problem in loaded.problems:
-            self.notify(f"theme skipped: {problem}", severity="warning", timeout=8)
+        problems = [f"theme skipped: {problem}" for problem in loaded.problems]
         names = {theme.name for theme in loaded.themes}
         wanted = self._wanted_theme
         if wanted not in names and wanted not in self.available_themes:
-            self.notify(f"no theme named {wanted!r}; using {DEFAULT_THEME}", severity="warning", timeout=8)
+            problems.append(f"no theme named {wanted!r}; using {DEFAULT_THEME}")
             wanted = DEFAULT_THEME if DEFAULT_THEME in names else "textual-dark"
         self.theme = wanted
+        return problems
 
     @work(thread=True, exclusive=True, group="backend")
     def _open(self) -> None:
@@ -136,7 +154,11 @@ class LambenchApp(App[None]):
         self.post_message(BackendReady(backend, functions))
 
     def on_backend_ready(self, message: BackendReady) -> None:
+        from lambench.tui.session import Session
+
         self.session = Session(message.backend)
+        if self._settle_heap is not None:
+            self._settle_heap()
         self.query_one(FunctionsPanel).focus_table()
         # The editor's title names the function invokes go to, once the list has its rows.
         self.call_after_refresh(self._show_target)
@@ -384,7 +406,9 @@ class LambenchApp(App[None]):
 
     def action_filter(self) -> None:
         """Focus the function filter."""
-        self.query_one("#function-filter").focus()
+        # The filter is mounted just after the first paint: a key before then finds none.
+        for field in self.query("#function-filter"):
+            field.focus()
 
     def action_next_theme(self) -> None:
         """Cycle through lambench's themes."""
@@ -401,7 +425,8 @@ class LambenchApp(App[None]):
 
     def action_filter_logs(self) -> None:
         """Focus the log filter."""
-        self.query_one("#log-filter").focus()
+        for field in self.query("#log-filter"):
+            field.focus()
 
     def action_follow_logs(self) -> None:
         """Scroll the log to the end and follow it again."""
@@ -440,7 +465,10 @@ class LambenchApp(App[None]):
             else:
                 self.notify(record.summary(), title="hot reload", timeout=4)
                 self.query_one(FunctionsPanel).note_reload(record.functions)
-        self._count_environments()
+        now = time.monotonic()
+        if now - self._environments_counted >= ENVIRONMENTS_EVERY_S:
+            self._environments_counted = now
+            self._count_environments()
 
     def _count_environments(self) -> None:
         assert self.session is not None

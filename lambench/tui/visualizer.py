@@ -213,6 +213,8 @@ class VisualizerScreen(ModalScreen[None]):
             return
         if self.service is not None:
             self._unsubscribe = self.timeline.attach(self.service)
+            # Environments already warm (from invokes on the main screen) are rows from the start.
+            self.timeline.adopt(self.service.environments())
         else:
             self.sub_title += " · from CloudWatch Logs and metrics"
             invokes = ": i invokes" if self.session.backend.can_invoke else ""

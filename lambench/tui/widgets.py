@@ -31,15 +31,31 @@ from lambench.core.logs.parse import is_platform_line, matches, normalise_level
 LOG_VIEW_LINES = 5_000
 
 
+class TitleBar(Static):
+    """The top line: the app's title and what it shows (the backend's description).
+
+    One line of text instead of Textual's Header, whose three widgets cost time before the first
+    paint and whose clock and icon add nothing here.
+    """
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "sub_title", self._show, init=True)
+
+    def _show(self, sub_title: str) -> None:
+        text = Text(self.app.title, style="bold")
+        if sub_title:
+            text.append(" — ")
+            text.append(sub_title, style="dim")
+        self.update(text)
+
+
 class FunctionsPanel(Vertical):
     """The functions, filtered as you type; the highlighted row is the selected function."""
 
-    def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter functions", id="function-filter")
-
     def on_mount(self) -> None:
         self.border_title = "Functions"
-        # The table comes after the first paint: the frame shows at once, the table a moment later.
+        # The filter and the table come after the first paint: the frame shows at once, its
+        # contents a moment later.
         self.call_after_refresh(self._add_table)
         self._wants_focus = False
         self._functions: list[FunctionSummary] = []
@@ -54,7 +70,7 @@ class FunctionsPanel(Vertical):
         table: DataTable[str] = DataTable(id="functions", cursor_type="row", zebra_stripes=False)
         # Most useful first: at 80 columns the panel shows name, environments and the last result.
         table.add_columns("function", "env", "last", "MB", "s", "runtime")
-        self.mount(table)
+        self.mount(Input(placeholder="filter functions", id="function-filter"), table)
         self._refresh_rows()
         if self._wants_focus or self.app.focused is None:
             table.focus()
@@ -109,7 +125,8 @@ class FunctionsPanel(Vertical):
         table = self._table()
         if table is None:
             return
-        wanted = self.query_one("#function-filter", Input).value.strip().lower()
+        filters = self.query("#function-filter")
+        wanted = filters.first(Input).value.strip().lower() if filters else ""
         rows = {
             function.name: self._cells(function)
             for function in self._functions
@@ -290,11 +307,17 @@ class LogsPanel(Vertical):
     """
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter logs: text, req:ID, level:warn, fn:NAME", id="log-filter")
         yield LogLinesView(id="log-lines")
 
     def on_mount(self) -> None:
         self.border_title = "Logs"
+        # The filter line is mounted after the first paint (it is not needed before then).
+        self.call_after_refresh(
+            lambda: self.mount(
+                Input(placeholder="filter logs: text, req:ID, level:warn, fn:NAME", id="log-filter"),
+                before=0,
+            )
+        )
         self._buffer: collections.deque[LogLine] = collections.deque(maxlen=LOG_VIEW_LINES)
         self._query = LogQuery()
         self._words: list[str] = []
@@ -322,20 +345,27 @@ class LogsPanel(Vertical):
             self.unseen += shown
         elif at_end:
             self.unseen = 0
-        self.border_subtitle = f"{self.unseen:,} new lines below (End to follow)" if self.unseen else ""
+        self._show_unseen()
         return shown
+
+    def _show_unseen(self) -> None:
+        subtitle = f"{self.unseen:,} new lines below (End to follow)" if self.unseen else ""
+        # Setting a border title repaints the whole panel, even to the same text: under a flood
+        # this runs ten times a second.
+        if (self.border_subtitle or "") != subtitle:
+            self.border_subtitle = subtitle
 
     def follow(self) -> None:
         """Scroll to the end and follow again."""
         self.query_one("#log-lines", LogLinesView).scroll_end(animate=False)
         self.unseen = 0
-        self.border_subtitle = ""
+        self._show_unseen()
 
     def set_filter(self, text: str) -> None:
         """Filter by `text` (see the class docstring) and re-render what is kept."""
-        field = self.query_one("#log-filter", Input)
-        if field.value != text:
-            field.value = text
+        for field in self.query("#log-filter").results(Input):
+            if field.value != text:
+                field.value = text
         self._apply(text)
 
     def clear(self) -> None:
@@ -343,7 +373,7 @@ class LogsPanel(Vertical):
         self._buffer.clear()
         self.query_one("#log-lines", LogLinesView).replace([])
         self.unseen = 0
-        self.border_subtitle = ""
+        self._show_unseen()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "log-filter":
@@ -367,7 +397,7 @@ class LogsPanel(Vertical):
         self._filtering = bool(words or function or request_id or level)
         self.query_one("#log-lines", LogLinesView).replace(self.shown_lines())
         self.unseen = 0
-        self.border_subtitle = ""
+        self._show_unseen()
 
     def _passes(self, line: LogLine) -> bool:
         if not matches(line, self._query):
@@ -387,6 +417,7 @@ class LogLinesView(ScrollView, can_focus=True):
         self._lines: list[LogLine] = []
         self._cache: LRUCache[tuple[int, int], Strip] = LRUCache(1024)
         self._first = 0  # the absolute number of self._lines[0], so cache keys survive trimming
+        self._widest = 0  # an estimate of the widest line's cells: how far the view scrolls right
 
     @property
     def line_count(self) -> int:
@@ -398,13 +429,14 @@ class LogLinesView(ScrollView, can_focus=True):
         if not lines:
             return
         self._lines.extend(lines)
+        self._widest = max(self._widest, _widest(lines))
         excess = len(self._lines) - LOG_VIEW_LINES
         if excess > LOG_VIEW_LINES // 10:
             del self._lines[:excess]
             self._first += excess
             if not follow:
                 self.scroll_to(y=max(0, self.scroll_y - excess), animate=False)
-        self.virtual_size = Size(self.size.width, len(self._lines))
+        self.virtual_size = Size(self._widest, len(self._lines))
         if follow:
             self.scroll_end(animate=False, immediate=False)
         self.refresh()
@@ -413,8 +445,9 @@ class LogLinesView(ScrollView, can_focus=True):
         """Show exactly `lines` (after a filter change), following the end."""
         self._first += len(self._lines)
         self._lines = list(lines[-LOG_VIEW_LINES:])
+        self._widest = _widest(self._lines)
         self._cache.clear()
-        self.virtual_size = Size(self.size.width, len(self._lines))
+        self.virtual_size = Size(self._widest, len(self._lines))
         self.scroll_end(animate=False, immediate=False)
         self.refresh()
 
@@ -435,10 +468,17 @@ class LogLinesView(ScrollView, can_focus=True):
         return strip.crop_extend(scroll_x, scroll_x + width, style)
 
 
+def _widest(lines: list[LogLine]) -> int:
+    """About the cells the widest of `lines` takes rendered (tabs count double; cheap for floods)."""
+    if not lines:
+        return 0
+    return max(len(line.function) + len(line.text) for line in lines) + len(" 00:00:00  ") + 8
+
+
 def render_line(line: LogLine) -> Text:
     """A log line styled by kind: platform lines, then levels; the function name when not obvious."""
     stamp = time.strftime("%H:%M:%S", time.localtime(line.time))
-    text = Text(f"{stamp} ", style="dim")
+    text = Text(f" {stamp} ", style="dim")
     if line.function:
         text.append(f"{line.function} ", style="dim italic")
     body = line.text.rstrip("\n").replace("\t", "  ")

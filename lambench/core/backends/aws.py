@@ -71,6 +71,9 @@ class AwsBackend:
         self._account: str | None = None
         self._account_known = False
         self._log_groups: dict[str, str] = {}
+        # Whether to ask CloudWatch for Duration percentiles: an endpoint that refused them once
+        # (moto answers 500) is not asked again, which would cost botocore's retries each time.
+        self._percentiles = True
 
     # -- boto3 -------------------------------------------------------------------------------
 
@@ -251,7 +254,18 @@ class AwsBackend:
         from lambench.core.backends.metrics import read_metrics
 
         with self._call("cloudwatch GetMetricData", f"function '{name}'"):
-            return read_metrics(self._client("cloudwatch"), name, start, end, period_s)
+            return read_metrics(
+                self._client("cloudwatch"),
+                name,
+                start,
+                end,
+                period_s,
+                percentiles=self._percentiles,
+                without_percentiles=self._stop_asking_for_percentiles,
+            )
+
+    def _stop_asking_for_percentiles(self) -> None:
+        self._percentiles = False
 
     def log_group(self, name: str) -> str:
         """The function's log group: its LoggingConfig's, else `/aws/lambda/<name>`."""

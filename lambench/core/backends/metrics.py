@@ -9,7 +9,7 @@ window come from the series.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -153,14 +153,22 @@ def _results(client: Any, queries: list[dict[str, Any]], start: float, end: floa
 
 
 def read_metrics(
-    client: Any, function: str, start: float, end: float, period_s: int = 60, *, percentiles: bool = True
+    client: Any,
+    function: str,
+    start: float,
+    end: float,
+    period_s: int = 60,
+    *,
+    percentiles: bool = True,
+    without_percentiles: Callable[[], None] | None = None,
 ) -> MetricsSummary:
     """The metrics of `function` between `start` and `end` (seconds since the epoch), via `client`.
 
     `client` is a boto3 CloudWatch client. An endpoint that cannot compute percentiles (moto
     answers HTTP 500 when Duration has data) gets a second call without them, after botocore's
     retries; a caller that knows it talks to moto passes `percentiles=False` to skip them at once.
-    Without them, the Duration percentiles are None.
+    Without them, the Duration percentiles are None. `without_percentiles` is called when the
+    endpoint refused them, so the caller can stop asking.
     """
     check_period(period_s)
     if end <= start:
@@ -175,4 +183,6 @@ def read_metrics(
         if not percentiles or status is None or status < 500:
             raise
         results = _results(client, build_queries(function, period_s, window_s, percentiles=False), start, end)
+        if without_percentiles is not None:
+            without_percentiles()
     return summarize(function, start, end, period_s, results)

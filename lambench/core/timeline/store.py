@@ -20,7 +20,7 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -45,6 +45,26 @@ TimelineRecord = Record
 MAX_SLOTS = 1000
 
 _PERCENTILES = (50.0, 95.0, 99.0)
+
+
+class LiveEnvironment(Protocol):
+    """What `Timeline.adopt` needs of an environment that is already running (the engine's
+    `EnvironmentInfo` has it)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def function(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def created_at(self) -> float: ...
+
+    @property
+    def init_type(self) -> str: ...
 
 
 class RecordSource(Protocol):
@@ -136,6 +156,24 @@ class Timeline:
     def attach(self, source: RecordSource) -> Callable[[], None]:
         """Subscribe to `source` (the engine's service); returns the function that unsubscribes."""
         return source.subscribe(self.feed)
+
+    def adopt(self, environments: Iterable[LiveEnvironment]) -> None:
+        """Environments that were live before the timeline attached (the engine's `environments()`).
+
+        Each is drawn from its creation on, idle until its next invocation; what it did before the
+        timeline attached is not known. One that the timeline has already seen is left as it is.
+        """
+        for environment in environments:
+            self.feed(
+                LifecycleRecord(
+                    Lifecycle.ENVIRONMENT_CREATED,
+                    environment.created_at,
+                    environment.function,
+                    environment.version,
+                    environment.id,
+                    init_type=environment.init_type,
+                )
+            )
 
     def feed(self, record: TimelineRecord) -> None:
         """Fold one record in; log records are ignored."""

@@ -82,6 +82,35 @@ def test_the_title_names_the_backend_and_long_log_lines_scroll_sideways(
     asyncio.run(scenario())
 
 
+def test_f_scopes_the_log_to_the_selected_function_and_back(opener: Callable[[], Backend]) -> None:
+    async def scenario() -> None:
+        app = LambenchApp(opener)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_until(pilot, lambda: app.query_one(FunctionsPanel).selected == "hello")
+            assert app.session is not None
+            backend = app.session.backend
+            assert isinstance(backend, LocalBackend)
+            backend.service.invoke("hello", b"{}")
+            backend.service.invoke("api", b"{}")
+            logs = app.query_one(LogsPanel)
+
+            def functions_shown() -> set[str]:
+                return {line.function for line in logs.shown_lines()}
+
+            await wait_until(pilot, lambda: functions_shown() == {"hello", "api"})
+            await pilot.press("f")
+            assert functions_shown() == {"hello"} and logs.border_title == "Logs · hello"
+            # Scoped, the log follows the selection.
+            await pilot.press("down")
+            await wait_until(pilot, lambda: app.query_one(FunctionsPanel).selected == "api")
+            await wait_until(pilot, lambda: functions_shown() == {"api"})
+            assert app.query_one("#log-filter", Input).value == "fn:api"
+            await pilot.press("f")
+            assert functions_shown() == {"hello", "api"} and logs.border_title == "Logs"
+
+    asyncio.run(scenario())
+
+
 def test_the_heap_is_frozen_once_settled() -> None:
     heap.pause_collection()
     try:

@@ -30,6 +30,7 @@ _MAIN_SCREEN_ACTIONS = frozenset(
     {
         *("invoke", "invoke_async", "invoke_again", "filter", "filter_logs", "jump_to_logs"),
         *("follow_logs", "clear_logs", "pick_event", "save_event", "choose_qualifier", "visualize"),
+        "scope_logs",
     }
 )
 
@@ -61,6 +62,7 @@ class LambenchApp(App[None]):
         Binding("question_mark", "help", "Help", id="help"),
         Binding("l", "filter_logs", "Log filter", id="filter-logs"),
         Binding("j", "jump_to_logs", "Its logs", id="jump-to-logs"),
+        Binding("f", "scope_logs", "Log: this/all", id="scope-logs"),
         Binding("end", "follow_logs", "Follow", id="follow-logs", show=False),
         Binding("ctrl+l", "clear_logs", "Clear logs", id="clear-logs", show=False),
     ]
@@ -93,6 +95,8 @@ class LambenchApp(App[None]):
         self.crash_report: Path | None = None
         self._retail_timer: Timer | None = None
         self._environments_counted = 0.0
+        #: Whether the log shows only the selected function's lines (`f` switches).
+        self.log_scoped = False
         #: The qualifier invokes use, by function (absent: $LATEST).
         self.qualifiers: dict[str, str] = {}
         # Themes are chosen before the first compose: setting one after mounting re-parses and
@@ -344,9 +348,20 @@ class LambenchApp(App[None]):
         editor = self.query_one(EventEditor)
         editor.border_title = f"Event for {function}:{qualifier}" if function else "Event"
 
+    def action_scope_logs(self) -> None:
+        """Switch the log between the selected function's lines and every function's."""
+        function = self._selected()
+        if function is None:
+            self.notify("no function selected yet", severity="warning")
+            return
+        self.log_scoped = not self.log_scoped
+        self.query_one(LogsPanel).scope(function if self.log_scoped else None)
+
     def on_data_table_row_highlighted(self) -> None:
         try:
             self._show_target()
+            if self.log_scoped:
+                self.query_one(LogsPanel).scope(self._selected())
         except NoMatches:
             return  # a late event while the app shuts down
         # A real account's tail follows one function, the selected one; arrowing through the list
@@ -394,6 +409,9 @@ class LambenchApp(App[None]):
         yield SystemCommand("Filter logs", "Focus the log filter", self.action_filter_logs)
         yield SystemCommand(
             "Logs of the last result", "Show only its request's lines", self.action_jump_to_logs
+        )
+        yield SystemCommand(
+            "Log of this function / all", "Show the selected function's lines, or all", self.action_scope_logs
         )
         yield SystemCommand("Follow logs", "Scroll to the newest line", self.action_follow_logs)
         yield SystemCommand("Clear logs", "Empty the log view", self.action_clear_logs)

@@ -25,7 +25,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
 from lambench.core.backends.base import MetricsSummary
@@ -74,7 +74,7 @@ from lambench.tui.visualizer_messages import (
 from lambench.tui.visualizer_metrics import MetricsPanel
 from lambench.tui.visualizer_view import TimeWindow
 from lambench.tui.visualizer_widgets import ConcurrencyChart, LoadPanel, TimelineChart, stats_text
-from lambench.tui.widgets import status_line
+from lambench.tui.widgets import TitleBar, status_line
 
 #: How often the picture is redrawn from a fresh snapshot, and the load's progress polled.
 TICK_S = 0.1
@@ -190,7 +190,7 @@ class VisualizerScreen(ModalScreen[None]):
     # -- layout ---------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         if self.problem is not None:
             yield Static(self.problem, id="viz-problem")
         else:

@@ -32,16 +32,20 @@ LOG_VIEW_LINES = 5_000
 
 
 class TitleBar(Static):
-    """The top line: the app's title and what it shows (the backend's description).
+    """The top line: the app's title and what the screen shows (its sub-title, else the app's).
 
     One line of text instead of Textual's Header, whose three widgets cost time before the first
     paint and whose clock and icon add nothing here.
     """
 
     def on_mount(self) -> None:
-        self.watch(self.app, "sub_title", self._show, init=True)
+        self.watch(self.app, "sub_title", self._show, init=False)
+        self.watch(self.screen, "sub_title", self._show, init=False)
+        self._show()
 
-    def _show(self, sub_title: str) -> None:
+    def _show(self, _: object = None) -> None:
+        screen_sub_title = self.screen.sub_title
+        sub_title = screen_sub_title if screen_sub_title is not None else self.app.sub_title
         text = Text(self.app.title, style="bold")
         if sub_title:
             text.append(" — ")
@@ -320,6 +324,7 @@ class LogsPanel(Vertical):
         )
         self._buffer: collections.deque[LogLine] = collections.deque(maxlen=LOG_VIEW_LINES)
         self._query = LogQuery()
+        self._text = ""
         self._words: list[str] = []
         self._filtering = False
         self.unseen = 0
@@ -379,7 +384,16 @@ class LogsPanel(Vertical):
         if event.input.id == "log-filter":
             self._apply(event.value)
 
+    def scope(self, function: str | None) -> None:
+        """Show one function's lines (None: every function's), keeping the rest of the filter."""
+        words = [word for word in self._text.split() if not word.startswith("fn:")]
+        if function is not None:
+            words.append(f"fn:{function}")
+        self.border_title = f"Logs · {function}" if function is not None else "Logs"
+        self.set_filter(" ".join(words))
+
     def _apply(self, text: str) -> None:
+        self._text = text
         function = request_id = level = None
         words = []
         for word in text.split():

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.binding import Binding
 from textual.widgets import Input
 
 from lambench.core.backends.base import Backend
@@ -260,6 +261,11 @@ def test_help_lists_the_keys_and_the_palette_has_every_action(opener: Callable[[
                 "Theme: lambench-light",
             ):
                 assert wanted in titles
+            # Every key's action is in the palette too.
+            callbacks = [command.callback for command in app.get_system_commands(app.screen)]
+            for binding in app.BINDINGS:
+                assert isinstance(binding, Binding)
+                assert getattr(app, f"action_{binding.action}") in callbacks, binding.action
 
     asyncio.run(scenario())
 

@@ -416,6 +416,7 @@ class LambenchApp(App[None]):
         yield SystemCommand("Follow logs", "Scroll to the newest line", self.action_follow_logs)
         yield SystemCommand("Clear logs", "Empty the log view", self.action_clear_logs)
         yield SystemCommand("Keys", "List every key", self.action_help)
+        yield SystemCommand("Next theme", "Cycle through lambench's themes", self.action_next_theme)
         for name in sorted(n for n in self.available_themes if n.startswith("lambench-")):
             yield SystemCommand(
                 f"Theme: {name}", "Switch to this theme", lambda name=name: setattr(self, "theme", name)

@@ -115,6 +115,10 @@ def test_without_allow_invoke_the_functions_list_and_invoke_is_refused(account: 
             keys = {binding.binding.id for binding in screen.active_bindings.values()}
             assert {"visualizer-invoke", "visualizer-metrics", "visualizer-pause"} <= keys
             assert not keys & {"visualizer-burst", "visualizer-steady", "visualizer-fixed", "visualizer-stop"}
+            # The palette offers the same: this screen's actions for a real account, no loads.
+            titles = {command.title for command in app.get_system_commands(screen)}
+            assert {"Invoke", "Read the metrics", "Pause / resume", "Export the window"} <= titles
+            assert not titles & {"Burst", "Steady rate", "Memory", "Invoke again", "Pick an event"}
             await pilot.press("i")
             await wait_until(pilot, lambda: notified(app, ALLOW_INVOKE) == 2)
             # Loads are off: b sends nothing.

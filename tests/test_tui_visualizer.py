@@ -77,6 +77,9 @@ def test_a_burst_shows_environments_and_throttles_and_exports(opener: Callable[[
         async with app.run_test(size=(100, 30)) as pilot:
             screen = await open_visualizer(app, pilot, "slow", '{"sleep_ms": 300}')
             service = local_service(app).service
+            titles = {command.title for command in app.get_system_commands(screen)}
+            assert {"Burst", "Reserved concurrency", "Zoom in", "Close the visualizer"} <= titles
+            assert not titles & {"Read the metrics", "Invoke", "Invoke again", "Pick an event"}
             await pilot.press("r", "2", "enter")
             await wait_until(pilot, lambda: service.get_function_concurrency("slow") == 2)
             await pilot.press("n", "ctrl+u", "6", "enter", "b")

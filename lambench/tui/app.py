@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
@@ -390,8 +390,22 @@ class LambenchApp(App[None]):
 
         self.push_screen(HelpScreen(keys))
 
-    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        """The palette: every lambench action and theme, then Textual's own commands."""
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The palette: the screen's lambench actions, the themes, then Textual's own commands."""
+        from lambench.tui.visualizer import VisualizerScreen
+
+        if isinstance(screen, VisualizerScreen):
+            yield from screen.palette_commands()
+        elif screen is self.screen_stack[0]:
+            yield from self._main_commands()
+        yield SystemCommand("Next theme", "Cycle through lambench's themes", self.action_next_theme)
+        for name in sorted(n for n in self.available_themes if n.startswith("lambench-")):
+            yield SystemCommand(
+                f"Theme: {name}", "Switch to this theme", lambda name=name: setattr(self, "theme", name)
+            )
+        yield from super().get_system_commands(screen)
+
+    def _main_commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("Invoke", "Invoke the selected function with the event", self.action_invoke)
         yield SystemCommand(
             "Invoke asynchronously", "An Event invoke of the selected function", self.action_invoke_async
@@ -416,12 +430,6 @@ class LambenchApp(App[None]):
         yield SystemCommand("Follow logs", "Scroll to the newest line", self.action_follow_logs)
         yield SystemCommand("Clear logs", "Empty the log view", self.action_clear_logs)
         yield SystemCommand("Keys", "List every key", self.action_help)
-        yield SystemCommand("Next theme", "Cycle through lambench's themes", self.action_next_theme)
-        for name in sorted(n for n in self.available_themes if n.startswith("lambench-")):
-            yield SystemCommand(
-                f"Theme: {name}", "Switch to this theme", lambda name=name: setattr(self, "theme", name)
-            )
-        yield from super().get_system_commands(screen)
 
     def action_filter(self) -> None:
         """Focus the function filter."""

@@ -14,14 +14,15 @@ from a demo screen; a single invoke is allowed when the backend allows invoking.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
@@ -239,6 +240,31 @@ class VisualizerScreen(ModalScreen[None]):
         if self.problem is not None:
             return action not in _ENGINE_ACTIONS
         return action not in (_LOCAL_ACTIONS if self.account else _ACCOUNT_ACTIONS)
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        """This screen's actions for the command palette (those that act in its mode)."""
+        commands: list[tuple[str, str, str, tuple[object, ...]]] = [
+            ("Burst", "Send N requests at once", "load", ("burst",)),
+            ("Steady rate", "Send requests at a rate for a while", "load", ("steady",)),
+            ("N at concurrency C", "Send N requests, C at a time", "load", ("fixed",)),
+            ("Invoke once", "One request with the current event", "load", ("once",)),
+            ("Invoke", "One invoke on the real account", "invoke_account", ()),
+            ("Stop the load", "Stop sending", "stop_load", ()),
+            ("Reserved concurrency", "Edit the function's reserved concurrency", "edit", ("reserved",)),
+            ("Provisioned concurrency", "Edit the provisioned concurrency", "edit", ("provisioned",)),
+            ("Memory", "Edit the function's memory size", "edit", ("memory",)),
+            ("Read the metrics", "Read CloudWatch metrics again", "read_metrics", ()),
+            ("Pause / resume", "Freeze the window, or follow time again", "pause", ()),
+            ("Zoom in", "Show a shorter window", "zoom_in", ()),
+            ("Zoom out", "Show a longer window", "zoom_out", ()),
+            ("Live", "Follow the present again", "follow", ()),
+            ("Export the window", "JSON, CSV and an SVG screenshot", "export", ()),
+            ("Close the visualizer", "Back to the main screen", "close", ()),
+        ]
+        for title, help_text, action, parameters in commands:
+            if self.check_action(action, parameters):
+                method = getattr(self, f"action_{action}")
+                yield SystemCommand(title, help_text, functools.partial(method, *parameters))
 
     def _show_target(self) -> None:
         self.query_one(TimelineChart).border_title = f"Environments · {self.target}"

@@ -219,6 +219,73 @@ def test_smoke_in_a_real_terminal_under_tmux(tmp_path: Path) -> None:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
 
 
+_PLANTED_BUG = """
+import sys
+from lambench.tui import widgets
+
+def broken(self, *args, **kwargs):
+    raise RuntimeError("a bug planted by the test")
+
+widgets.ResultView.show = broken
+from lambench.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_an_unexpected_error_in_a_real_terminal_is_a_readable_report_and_nothing_is_left(
+    tmp_path: Path,
+) -> None:
+    """A bug (planted by the test) while showing a result: a short report, no traceback dump, the
+    traceback in a file, and no function process left running."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.helpers import wait_for
+
+    project_dir = tmp_path / "demo"
+    shutil.copytree(
+        REPO / "demo_functions", project_dir, ignore=shutil.ignore_patterns(".lambench", "__pycache__")
+    )
+    script = tmp_path / "planted.py"
+    script.write_text(_PLANTED_BUG)
+    socket = f"lambench-test-crash-{os.getpid()}"
+    tmux = ["tmux", "-L", socket]
+    command = f"{sys.executable} {script} --project {project_dir}; echo EXITED $?; sleep 60"
+    subprocess.run([*tmux, "new-session", "-d", "-s", "crash", "-x", "100", "-y", "30", command], check=True)
+    try:
+
+        def pane() -> str:
+            return subprocess.run(
+                [*tmux, "capture-pane", "-t", "crash", "-p"], capture_output=True, text=True
+            ).stdout
+
+        assert wait_for(lambda: "hello" in pane() and "Functions" in pane(), timeout=30), pane()
+        subprocess.run([*tmux, "send-keys", "-t", "crash", "i"], check=True)
+        assert wait_for(lambda: "EXITED 1" in pane(), timeout=30), pane()
+        text = pane()
+        assert "lambench stopped after an unexpected error" in text
+        assert "RuntimeError: a bug planted by the test" in text
+        assert "Traceback" not in text
+        (report,) = (project_dir / ".lambench").glob("crash-*.log")
+        assert "RuntimeError: a bug planted by the test" in report.read_text()
+        if Path("/proc").is_dir():
+            # The invoked runtime ran in the function's directory: nothing may still be there.
+            def left() -> list[str]:
+                found = []
+                for entry in Path("/proc").iterdir():
+                    try:
+                        if entry.name.isdigit() and os.readlink(entry / "cwd").startswith(str(project_dir)):
+                            found.append(entry.name)
+                    except OSError:
+                        continue
+                return found
+
+            assert wait_for(lambda: not left(), timeout=10), left()
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+
+
 def test_choose_a_qualifier_and_invoke_the_alias(opener: Callable[[], Backend]) -> None:
     async def scenario() -> None:
         app = LambenchApp(opener)

@@ -32,6 +32,7 @@ from pathlib import Path
 from lambench.bench_backends import backend_figures
 from lambench.bench_logs import log_figures
 from lambench.bench_reload import reload_figures
+from lambench.bench_stats import percentile
 from lambench.bench_tui import tui_figures
 from lambench.core.config import FunctionConfig
 from lambench.core.runtime.service import LocalLambda
@@ -50,13 +51,6 @@ while True:
         break
     conn.sendall(data)
 """
-
-
-def percentile(samples: list[float], pct: float) -> float:
-    """The `pct` percentile of `samples` (nearest rank)."""
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def time_calls(fn: Callable[[], object], count: int) -> list[float]:

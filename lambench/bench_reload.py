@@ -8,17 +8,13 @@ import threading
 import time
 from pathlib import Path
 
+from lambench.bench_stats import percentile
 from lambench.core.config import FunctionConfig
 from lambench.core.reload import HotReloader
 from lambench.core.runtime.records import ReloadRecord
 from lambench.core.runtime.service import LocalLambda
 
 _CODE = "VALUE = {value}\n\n\ndef handler(event, context):\n    return VALUE\n"
-
-
-def _percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def reload_figures(quick: bool) -> None:
@@ -66,7 +62,7 @@ def reload_figures(quick: bool) -> None:
                 service.invoke("fn")
                 cold.append((time.perf_counter() - began) * 1000)
     cold_ms = statistics.median(cold)
-    p50, p95 = _percentile(latencies, 50), _percentile(latencies, 95)
+    p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     print(f"\nHot reload ({edits} edits of a handler, write to the first invoke returning the new value)")
     print(f"  latency                  p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   (goal: p95 <= 200 ms)")
     print(f"  stale results after a reload was announced: {stale}   (goal: 0)")

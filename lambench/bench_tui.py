@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from lambench.bench_stats import percentile
+
 REPO = Path(__file__).resolve().parent.parent
 # A minimal Textual app: the baseline for start-up to first paint.
 _MINIMAL = """
@@ -207,14 +209,8 @@ async def _render_rate(batches: int, per_batch: int) -> float:
 
 
 def _percentiles(latencies: list[float]) -> str:
-    ordered = sorted(latencies)
-
-    def pct(share: float) -> float:
-        return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-    return (
-        f"p50 {pct(0.5):.0f} ms, p95 {pct(0.95):.0f} ms, max {ordered[-1]:.0f} ms over {len(ordered)} presses"
-    )
+    p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
+    return f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {max(latencies):.0f} ms over {len(latencies)} presses"
 
 
 def tui_figures(quick: bool) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from textual.binding import Binding
-from textual.widgets import Input
+from textual.widgets import DataTable, Input
 
 from lambench.core.backends.base import Backend
 from lambench.core.backends.local import LocalBackend
@@ -44,6 +44,9 @@ def test_invoke_the_selected_function_and_see_result_and_logs(opener: Callable[[
             assert "hello  200  cold" in str(status.render())
             assert '"statusCode": 200' in result.payload_text
             assert "hello pilot" in result.payload_text
+            # The function list counts the warm environment the invoke left (warm/busy).
+            table = app.query_one("#functions", DataTable)
+            await wait_until(pilot, lambda: table.get_row("hello")[1] == "1/0")
             logs = app.query_one(LogsPanel)
             await wait_until(pilot, lambda: any("REPORT RequestId" in line.text for line in logs.lines))
             # `j` shows just that request's lines (its START..REPORT), the filter says so.

@@ -94,7 +94,6 @@ class LambenchApp(App[None]):
         #: Where the traceback of an unexpected error was saved (set when one happens).
         self.crash_report: Path | None = None
         self._retail_timer: Timer | None = None
-        self._environments_counted = 0.0
         #: Whether the log shows only the selected function's lines (`f` switches).
         self.log_scoped = False
         #: The qualifier invokes use, by function (absent: $LATEST).
@@ -126,6 +125,7 @@ class LambenchApp(App[None]):
         for problem in self._theme_problems:
             self.notify(problem, severity="warning", timeout=8)
         self.set_interval(TICK_S, self._tick)
+        self.set_interval(ENVIRONMENTS_EVERY_S, self._count_environments)
         self._open()
 
     def _install_themes(self) -> list[str]:
@@ -492,23 +492,21 @@ class LambenchApp(App[None]):
             else:
                 self.notify(record.summary(), title="hot reload", timeout=4)
                 self.query_one(FunctionsPanel).note_reload(record.functions)
-        now = time.monotonic()
-        if now - self._environments_counted >= ENVIRONMENTS_EVERY_S:
-            self._environments_counted = now
-            self._count_environments()
 
     def _count_environments(self) -> None:
-        assert self.session is not None
-        service = getattr(self.session.backend, "service", None)
+        service = getattr(self.session.backend, "service", None) if self.session is not None else None
         if service is None:
             return
         counts: dict[str, list[int]] = {}
         for info in service.environments():
             warm_busy = counts.setdefault(info.function, [0, 0])
             warm_busy[1 if info.busy else 0] += 1
-        self.query_one(FunctionsPanel).note_environments(
-            {name: f"{warm}/{busy}" for name, (warm, busy) in counts.items()}
-        )
+        try:
+            self.query_one(FunctionsPanel).note_environments(
+                {name: f"{warm}/{busy}" for name, (warm, busy) in counts.items()}
+            )
+        except NoMatches:
+            return  # the app is shutting down
 
     def _fatal_error(self) -> None:
         """An unexpected error: a short, readable report on exit, the traceback saved to a file.

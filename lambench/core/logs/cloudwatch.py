@@ -278,13 +278,10 @@ class CloudWatchTail:
             try:
                 page = self._call("filter_log_events", **request)
             except BackendError as error:
-                if error.code in _NOT_FOUND:
-                    yield from self._missing()
-                    return _MISSING
-                if error.retryable:
-                    yield from self._backoff(stop, error)
-                    return _RETRY
-                raise
+                outcome = yield from self._recover(stop, error)
+                if outcome is None:
+                    raise
+                return outcome
             self._delay, self._waiting = 0.0, False
             fresh = [event for event in page.get("events", ()) if self._fresh(event)]
             for event in fresh:
@@ -323,14 +320,22 @@ class CloudWatchTail:
                 request["logEventFilterPattern"] = self._pattern
             return self._call("start_live_tail", **request)["responseStream"]
         except BackendError as error:
-            if error.code in _NOT_FOUND:
-                yield from self._missing()
-                return _MISSING
-            if error.retryable:
-                yield from self._backoff(stop, error)
-                return _RETRY
+            outcome = yield from self._recover(stop, error)
+            if outcome is not None:
+                return outcome
             why = "not implemented" if error.code == UNSUPPORTED else error.code
             return f"live tail is not available ({why})"
+
+    def _recover(self, stop: threading.Event, error: BackendError) -> Generator[LogBatch, None, str | None]:
+        """A missing log group (_MISSING, after its notice) or a retryable error (_RETRY, after the
+        backoff); None for any other error, which the caller handles."""
+        if error.code in _NOT_FOUND:
+            yield from self._missing()
+            return _MISSING
+        if error.retryable:
+            yield from self._backoff(stop, error)
+            return _RETRY
+        return None
 
     def _live_session(self, stop: threading.Event) -> Generator[LogBatch, None, str]:
         """One StartLiveTail session: _STOPPED, _ENDED (start another), _MISSING, _RETRY, or why not."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -16,6 +17,15 @@ from lambench.core.config import FunctionConfig
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent
+
+
+def copy_demo(tmp_path: Path) -> Path:
+    """demo_functions/ copied into `tmp_path/demo`, without caches or lambench state."""
+    target = tmp_path / "demo"
+    shutil.copytree(
+        REPO / "demo_functions", target, ignore=shutil.ignore_patterns(".lambench", "__pycache__")
+    )
+    return target
 
 
 def python_function(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,18 +15,14 @@ import pytest
 
 from lambench.cli.logs_cmd import parse_since
 from lambench.core.embedded import shared
-from tests.helpers import lambench, pid_alive, wait_for
+from tests.helpers import copy_demo, lambench, pid_alive, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    target = tmp_path / "demo"
-    shutil.copytree(
-        REPO / "demo_functions", target, ignore=shutil.ignore_patterns(".lambench", "__pycache__")
-    )
-    return target
+    return copy_demo(tmp_path)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from botocore.config import Config
 
 from lambench.core.backends.local import LocalBackend
 from lambench.core.template import load_project
-from tests.helpers import python_function, wait_for
+from tests.helpers import copy_demo, python_function, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 STREAM_RE = re.compile(r"^\d{4}/\d\d/\d\d/\[\$LATEST\][0-9a-f]{32}$")
@@ -42,10 +41,7 @@ def started(backend: LocalBackend) -> bool:
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[LocalBackend]:
-    project_dir = tmp_path / "demo"
-    shutil.copytree(
-        REPO / "demo_functions", project_dir, ignore=shutil.ignore_patterns(".lambench", "__pycache__")
-    )
+    project_dir = copy_demo(tmp_path)
     project = load_project(project_dir)
     backend = LocalBackend(
         project.functions.values(),

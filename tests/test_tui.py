@@ -22,7 +22,8 @@ from lambench.tui.dialogs import HelpScreen, QualifierScreen
 from lambench.tui.event_form import TemplateFormScreen
 from lambench.tui.event_picker import EventPickerScreen
 from lambench.tui.widgets import EventEditor, FunctionsPanel, LogLinesView, LogsPanel, ResultView, TitleBar
-from tests.tui_helpers import REPO, copy_demo, demo_opener, wait_until
+from tests.helpers import copy_demo
+from tests.tui_helpers import REPO, demo_opener, wait_until
 
 
 @pytest.fixture
@@ -192,10 +193,7 @@ def test_smoke_in_a_real_terminal_under_tmux(tmp_path: Path) -> None:
 
     from tests.helpers import wait_for
 
-    project_dir = tmp_path / "demo"
-    shutil.copytree(
-        REPO / "demo_functions", project_dir, ignore=shutil.ignore_patterns(".lambench", "__pycache__")
-    )
+    project_dir = copy_demo(tmp_path)
     socket = f"lambench-test-{os.getpid()}"
     tmux = ["tmux", "-L", socket]
     command = f"{sys.executable} -m lambench --project {project_dir}"
@@ -246,10 +244,7 @@ def test_an_unexpected_error_in_a_real_terminal_is_a_readable_report_and_nothing
 
     from tests.helpers import wait_for
 
-    project_dir = tmp_path / "demo"
-    shutil.copytree(
-        REPO / "demo_functions", project_dir, ignore=shutil.ignore_patterns(".lambench", "__pycache__")
-    )
+    project_dir = copy_demo(tmp_path)
     script = tmp_path / "planted.py"
     script.write_text(_PLANTED_BUG)
     socket = f"lambench-test-crash-{os.getpid()}"
@@ -403,10 +398,7 @@ def test_a_broken_theme_file_is_one_notification_and_the_rest_load(
 def test_a_hot_reload_shows_as_a_notification(tmp_path: Path) -> None:
     from lambench.core.reload import HotReloader
 
-    project_dir = tmp_path / "demo"
-    shutil.copytree(
-        REPO / "demo_functions", project_dir, ignore=shutil.ignore_patterns(".lambench", "__pycache__")
-    )
+    project_dir = copy_demo(tmp_path)
 
     def open_backend() -> Backend:
         project = load_project(project_dir)

@@ -17,7 +17,8 @@ from lambench.tui.app import LambenchApp
 from lambench.tui.event_form import SaveEventScreen, TemplateFormScreen
 from lambench.tui.event_picker import EventPickerScreen, build_entries, fuzzy_match, rank
 from lambench.tui.widgets import FunctionsPanel
-from tests.tui_helpers import copy_demo, demo_opener, wait_until
+from tests.helpers import copy_demo
+from tests.tui_helpers import demo_opener, wait_until
 
 Scenario = Callable[[LambenchApp, Pilot[None], Path], Awaitable[None]]
 

@@ -27,8 +27,9 @@ from lambench.tui.visualizer_account import METRICS_WINDOW_S, TailCursor, metric
 from lambench.tui.visualizer_metrics import MetricsPanel, metrics_rows
 from lambench.tui.visualizer_view import Axis, TimeWindow, axis_labels, environment_cells
 from lambench.tui.visualizer_widgets import TimelineChart
+from tests.helpers import copy_demo
 from tests.moto_fixtures import closed_port, isolate_aws_environment
-from tests.tui_helpers import copy_demo, demo_opener, wait_until
+from tests.tui_helpers import demo_opener, wait_until
 
 
 @pytest.fixture

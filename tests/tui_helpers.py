@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,15 +12,6 @@ from lambench.core.backends.local import LocalBackend
 from lambench.core.template import load_project
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def copy_demo(tmp_path: Path) -> Path:
-    """demo_functions/ copied into `tmp_path/demo`, without caches or lambench state."""
-    target = tmp_path / "demo"
-    shutil.copytree(
-        REPO / "demo_functions", target, ignore=shutil.ignore_patterns(".lambench", "__pycache__")
-    )
-    return target
 
 
 def demo_opener(project_dir: Path) -> Callable[[], Backend]:

@@ -19,6 +19,21 @@ FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent
 
 
+#: A handler that sleeps `sleep` seconds, then fails (`fail`), hangs past a timeout (`hang`) or
+#: returns "ok": one event per outcome the timeline tests count.
+MIXED_HANDLER = """
+    import time
+
+    def handler(event, context):
+        time.sleep(event.get("sleep", 0))
+        if event.get("fail"):
+            raise ValueError("asked to fail")
+        if event.get("hang"):
+            time.sleep(10)
+        return "ok"
+"""
+
+
 def copy_demo(tmp_path: Path) -> Path:
     """demo_functions/ copied into `tmp_path/demo`, without caches or lambench state."""
     target = tmp_path / "demo"

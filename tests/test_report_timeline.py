@@ -13,19 +13,7 @@ from lambench.core.logs.report_timeline import ReportTimeline, parse_stream
 from lambench.core.runtime.records import LogRecord, Record
 from lambench.core.runtime.service import LocalLambda
 from lambench.core.timeline import InvocationSpan, Timeline
-from tests.helpers import python_function
-
-HANDLER = """
-    import time
-
-    def handler(event, context):
-        time.sleep(event.get("sleep", 0))
-        if event.get("fail"):
-            raise ValueError("asked to fail")
-        if event.get("hang"):
-            time.sleep(10)
-        return "ok"
-"""
+from tests.helpers import MIXED_HANDLER, python_function
 
 ENV = "3893a7b7fac4485b47bb75b671a283c0"
 STREAM = f"2026/11/22/[$LATEST]{ENV}"
@@ -55,7 +43,7 @@ def report_line(request_id: str, duration: float, *extra: str) -> str:
 
 
 def test_engine_and_log_timelines_agree(tmp_path: Path) -> None:
-    config = python_function(tmp_path, HANDLER, timeout_s=1)
+    config = python_function(tmp_path, MIXED_HANDLER, timeout_s=1)
     engine_timeline = Timeline()
     lines: list[LogLine] = []
     lock = threading.Lock()

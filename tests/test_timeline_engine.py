@@ -8,23 +8,11 @@ from pathlib import Path
 from lambench.core.load import LoadPlan, LoadRunner
 from lambench.core.runtime.service import LocalLambda
 from lambench.core.timeline import Timeline
-from tests.helpers import python_function
-
-MIXED = """
-    import time
-
-    def handler(event, context):
-        time.sleep(event.get("sleep", 0))
-        if event.get("fail"):
-            raise ValueError("asked to fail")
-        if event.get("hang"):
-            time.sleep(10)
-        return "ok"
-"""
+from tests.helpers import MIXED_HANDLER, python_function
 
 
 def test_timeline_counts_equal_the_engines(tmp_path: Path) -> None:
-    config = python_function(tmp_path, MIXED, timeout_s=1)
+    config = python_function(tmp_path, MIXED_HANDLER, timeout_s=1)
     with LocalLambda([config]) as service:
         timeline = Timeline()
         timeline.attach(service)
@@ -49,7 +37,7 @@ def test_timeline_counts_equal_the_engines(tmp_path: Path) -> None:
 
 
 def test_timeline_sees_provisioned_environments_and_spill_over(tmp_path: Path) -> None:
-    config = python_function(tmp_path, MIXED)
+    config = python_function(tmp_path, MIXED_HANDLER)
     with LocalLambda([config]) as service:
         timeline = Timeline()
         timeline.attach(service)
@@ -74,7 +62,7 @@ def test_timeline_sees_provisioned_environments_and_spill_over(tmp_path: Path) -
 
 
 def test_a_late_timeline_adopts_the_environments_already_warm(tmp_path: Path) -> None:
-    config = python_function(tmp_path, MIXED)
+    config = python_function(tmp_path, MIXED_HANDLER)
     with LocalLambda([config]) as service:
         service.invoke("fn", b"{}")
         (live,) = service.environments("fn")

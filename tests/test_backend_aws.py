@@ -13,8 +13,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from lambench.core.aws_errors import UNSUPPORTED, aws_call, iam_action, is_unsupported, translate
 from lambench.core.backends.aws import AwsBackend, outcome_from_response
-from lambench.core.backends.aws_errors import UNSUPPORTED, aws_call, iam_action, is_unsupported, translate
 from lambench.core.backends.base import Backend, BackendError
 from lambench.core.backends.masking import MASK, is_secret_name, mask_environment
 from lambench.core.backends.metrics import build_queries, check_period, window_period

@@ -12,7 +12,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from lambench.core.backends.base import BackendError
+from lambench.core.aws_errors import BackendError
 from lambench.core.logs.cloudwatch import CloudWatchTail, filter_pattern
 from lambench.core.logs.model import LogBatch, LogLine, LogQuery
 from tests.helpers import wait_for

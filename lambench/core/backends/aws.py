@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
-from lambench.core.backends.aws_errors import UNSUPPORTED, aws_call
+from lambench.core.aws_errors import UNSUPPORTED, aws_call
 from lambench.core.backends.base import (
     AliasInfo,
     BackendError,

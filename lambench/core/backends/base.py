@@ -12,21 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
+# BackendError lives beside the AWS error translation that raises it (core/logs uses both).
+from lambench.core.aws_errors import BackendError as BackendError
 from lambench.core.logs.model import LogBatch, LogQuery
-
-
-class BackendError(Exception):
-    """A failure the user can act on, in one line: which call failed, why, and what to do.
-
-    `code` is AWS's error code when there is one (`AccessDeniedException`, `ResourceNotFoundException`,
-    ...); `retryable` says whether trying again later may help (throttling, the network).
-    """
-
-    def __init__(self, message: str, *, code: str | None = None, retryable: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.retryable = retryable
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from lambench.core.backends.aws_errors import http_status
+from lambench.core.aws_errors import http_status
 from lambench.core.backends.base import BackendError, MetricPoint, MetricsSummary
 
 NAMESPACE = "AWS/Lambda"

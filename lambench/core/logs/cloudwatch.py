@@ -25,8 +25,7 @@ from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
-from lambench.core.backends.aws_errors import UNSUPPORTED, aws_call, translate
-from lambench.core.backends.base import BackendError
+from lambench.core.aws_errors import UNSUPPORTED, BackendError, aws_call, translate
 from lambench.core.logs.model import LogBatch, LogLine, LogQuery
 from lambench.core.logs.parse import make_line, matches
 

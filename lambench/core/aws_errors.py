@@ -1,11 +1,16 @@
-"""Turning boto3's exceptions into one line the user can act on.
+"""Turning boto3's exceptions into one line the user can act on, and `BackendError`, that line.
 
-Every AWS call of the real-account backend runs inside `aws_call("lambda ListFunctions", ...)`,
-which re-raises botocore's exceptions as `BackendError`s naming the call, what went wrong and
-what to do: no credentials, an unknown profile, no region, expired or rejected credentials, a
-missing IAM permission (the action to grant), an unknown function or log group, throttling and
-the network (both retryable). This module never imports botocore at import time: lambench's
-start-up must not pay for it, and an exception from botocore means it is loaded already.
+Every AWS call of the real-account backend and of the CloudWatch tail runs inside
+`aws_call("lambda ListFunctions", ...)`, which re-raises botocore's exceptions as `BackendError`s
+naming the call, what went wrong and what to do: no credentials, an unknown profile, no region,
+expired or rejected credentials, a missing IAM permission (the action to grant), an unknown
+function or log group, throttling and the network (both retryable). This module never imports
+botocore at import time: lambench's start-up must not pay for it, and an exception from botocore
+means it is loaded already.
+
+It sits outside `core/backends` and `core/logs` and imports neither, so both can use it while
+`backends` imports `logs` and never the other way round. `lambench.core.backends.base` re-exports
+`BackendError`, the error every `Backend` method may raise.
 """
 
 from __future__ import annotations
@@ -15,7 +20,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from lambench.core.backends.base import BackendError
+
+class BackendError(Exception):
+    """A failure the user can act on, in one line: which call failed, why, and what to do.
+
+    `code` is AWS's error code when there is one (`AccessDeniedException`, `ResourceNotFoundException`,
+    ...); `retryable` says whether trying again later may help (throttling, the network).
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.retryable = retryable
+
 
 #: `BackendError.code` of an answer saying the endpoint does not implement the operation at all
 #: (an emulator, or an API the partition lacks); callers treat it as "nothing configured".

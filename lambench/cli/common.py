@@ -160,33 +160,32 @@ def local_backend(
 ) -> LocalBackend:
     """The project's local backend (engine, embedded or served account, log store), deployed.
 
-    The template's deployment settings are applied as `apply_deployments` describes; the caller
-    closes the backend.
+    `build_local_backend` builds it from `loaded`, in the project's `.lambench/versions`; a
+    deployment setting the engine refuses becomes a `UserError`. The caller closes the backend.
     """
-    from lambench.core.backends.local import LocalBackend
+    from lambench.core.backends.build import build_local_backend
     from lambench.core.config import ConfigError
-    from lambench.core.deploy import apply_deployments
+    from lambench.core.template import Project
 
-    region = next((config.region for config in loaded.functions.values()), "us-east-1")
-    backend = LocalBackend(
-        loaded.functions.values(),
-        project_dir=Path(args.project).resolve(),
-        region=region,
-        resources=loaded.resources,
-        reserved={name: d.reserved_concurrency for name, d in loaded.deployments.items()},
-        share=share,
-        versions=versions_dir(args),
-        **options,
+    project_dir = Path(args.project).resolve()
+    project = Project(
+        directory=project_dir,
+        functions=loaded.functions,
+        deployments=loaded.deployments,
+        cloud_resources=loaded.resources,
     )
     try:
-        apply_deployments(backend.service, loaded.deployments, publish=publish, provision=provision)
+        return build_local_backend(
+            project,
+            project_dir,
+            versions=versions_dir(args),
+            publish=publish,
+            provision=provision,
+            share=share,
+            **options,
+        )
     except ConfigError as exc:
-        backend.close()
         raise UserError(str(exc)) from None
-    except BaseException:
-        backend.close()
-        raise
-    return backend
 
 
 @contextlib.contextmanager

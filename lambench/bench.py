@@ -35,6 +35,7 @@ from lambench.bench_reload import reload_figures
 from lambench.bench_stats import percentile
 from lambench.bench_tui import tui_figures
 from lambench.core.config import FunctionConfig
+from lambench.core.runtime.figures import InvocationFigures
 from lambench.core.runtime.service import LocalLambda
 
 TRIVIAL_HANDLER = "def handler(event, context):\n    return {'ok': True}\n"
@@ -111,7 +112,7 @@ def cold_start_ms(service: LocalLambda, name: str, count: int) -> list[float]:
         start = time.perf_counter()
         result = service.invoke(name, b'{"n": 1}')
         samples.append((time.perf_counter() - start) * 1000)
-        assert result.cold and result.function_error is None, result.payload
+        assert result.figures.cold and result.function_error is None, result.payload
     return samples
 
 
@@ -250,12 +251,7 @@ def timeline_memory_figures(invocations: int) -> None:
                     "$LATEST",
                     env,
                     request_id=request,
-                    cold=False,
-                    duration_ms=0.1 + (i % 97) / 10,
-                    billed_duration_ms=1,
-                    max_memory_mb=40,
-                    memory_size_mb=128,
-                    status="success",
+                    figures=InvocationFigures(0.1 + (i % 97) / 10, 1, 128, 40),
                 )
             )
         per_record = (time.perf_counter() - start) / (2 * invocations) * 1e6

@@ -189,7 +189,7 @@ def test_invoke_with_allow_invoke_round_trips_through_moto(moto: MotoServer) -> 
         assert (sync.status_code, sync.payload, sync.function_error) == (200, b'{"name": "Ada"}', None)
         assert sync.request_id
         # moto's simple Lambda sends no log tail: the figures stay unknown rather than invented.
-        assert sync.logs is None and sync.duration_ms is None and sync.cold is None
+        assert sync.logs is None and sync.figures is None
 
         qualified = aws.invoke("hello", b'{"v": 1}', qualifier="1")
         assert qualified.payload == b'{"v": 1}'
@@ -240,8 +240,10 @@ def test_invoke_answer_with_log_tail_gives_figures_error_type_and_cold() -> None
         "$LATEST",
     )
     assert outcome.logs is not None and outcome.logs.startswith("START RequestId:")
-    assert (outcome.duration_ms, outcome.billed_duration_ms, outcome.init_duration_ms) == (12.5, 13, 180.25)
-    assert (outcome.max_memory_used_mb, outcome.memory_size_mb, outcome.cold) == (41, 256, True)
+    figures = outcome.figures
+    assert figures is not None
+    assert (figures.duration_ms, figures.billed_duration_ms, figures.init_duration_ms) == (12.5, 13, 180.25)
+    assert (figures.max_memory_used_mb, figures.memory_size_mb, figures.cold) == (41, 256, True)
 
 
 def test_invoke_answer_of_a_warm_start_and_of_a_non_json_error() -> None:
@@ -252,7 +254,10 @@ def test_invoke_answer_of_a_warm_start_and_of_a_non_json_error() -> None:
     )
     response = {"StatusCode": 200, "FunctionError": "Unhandled", "LogResult": logs}
     outcome = outcome_from_response(response, b"not json", "RequestResponse")
-    assert outcome.cold is False and outcome.init_duration_ms is None and outcome.duration_ms == 1.0
+    figures = outcome.figures
+    assert figures is not None
+    assert figures.cold is False and figures.init_duration_ms is None and figures.duration_ms == 1.0
+    assert figures.status == "error"
     assert outcome.function_error == "Unhandled" and outcome.error_type is None
 
 

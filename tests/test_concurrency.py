@@ -103,7 +103,7 @@ def test_scaling_rate_throttles_new_environments_but_not_warm_ones(tmp_path: Pat
         assert len(refused) == 1 and refused[0].reason == concurrency.SCALING_RATE
         # The two environments made are warm now and need no token.
         for _ in range(5):
-            assert not service.invoke("fn").cold
+            assert not service.invoke("fn").figures.cold
         service.put_function_concurrency("fn", 10)
         results = simultaneously(3, lambda: service.invoke("fn", b'{"sleep": 1.5}'))
         refused = [r for r in results if isinstance(r, errors.TooManyRequestsError)]
@@ -164,7 +164,7 @@ def test_idle_environments_are_retired_after_the_keep_alive(tmp_path: Path) -> N
         assert wait_for(lambda: not pid_alive(pid), timeout=5)
         # The record follows the kill: wait for it rather than assume it is there.
         assert wait_for(lambda: [r.reason for r in retired] == ["idle"], timeout=5), retired
-        assert service.invoke("fn").cold
+        assert service.invoke("fn").figures.cold
 
 
 def test_environments_are_retired_at_their_maximum_lifetime(tmp_path: Path) -> None:
@@ -175,7 +175,7 @@ def test_environments_are_retired_at_their_maximum_lifetime(tmp_path: Path) -> N
         assert long.environment_id == first.environment_id and long.function_error is None
         assert not service.environments("fn")
         again = service.invoke("fn")
-        assert again.cold and again.environment_id != first.environment_id
+        assert again.figures.cold and again.environment_id != first.environment_id
         assert wait_for(lambda: not service.environments("fn"), timeout=10)
 
 

@@ -217,9 +217,10 @@ def test_the_aws_backend_works_against_the_embedded_account(
             first = remote.invoke("remote", b"{}")
             second = remote.invoke("remote", b"{}")
             assert json.loads(first.payload) == {"ok": True}
-            assert first.cold is True and second.cold is False
+            assert first.figures is not None and second.figures is not None
+            assert first.figures.cold is True and second.figures.cold is False
             assert first.logs is not None and "working\n" in first.logs
-            assert first.duration_ms is not None and first.init_duration_ms is not None
+            assert first.figures.init_duration_ms is not None
             assert local.account.flush()
             batches = list(
                 remote.tail(LogQuery(function="remote", since=time.time() - 600), threading.Event())

@@ -94,7 +94,7 @@ def test_the_next_invoke_after_a_change_runs_the_new_code(project: Project) -> N
     [record] = project.wait_records(1)
     assert record.functions == ("fn",) and record.files == ("fn/app.py",) and record.retired == 1
     result = project.service.invoke("fn", b"{}")
-    assert result.payload_json() == "fn 2" and result.cold
+    assert result.payload_json() == "fn 2" and result.figures.cold
     # The other function's warm environment was left alone.
     assert project.value("other") == "other 1"
 
@@ -173,12 +173,12 @@ def test_a_syntax_error_is_reported_as_aws_does_and_fixing_it_recovers(project: 
 
 
 def test_a_template_change_reloads_configuration(project: Project) -> None:
-    assert project.service.invoke("fn", b"{}").memory_size_mb == 128
+    assert project.service.invoke("fn", b"{}").figures.memory_size_mb == 128
     project.template.write_text(TEMPLATE.format(memory=512))
     [record] = project.wait_records(1)
     assert record.files == ("template.yaml",)
     assert set(record.functions) == {"fn"}
-    assert project.service.invoke("fn", b"{}").memory_size_mb == 512
+    assert project.service.invoke("fn", b"{}").figures.memory_size_mb == 512
 
 
 def test_an_invalid_template_keeps_the_last_good_configuration(project: Project) -> None:
@@ -192,7 +192,7 @@ def test_an_invalid_template_keeps_the_last_good_configuration(project: Project)
     project.template.write_text(TEMPLATE.format(memory=256))
     records = project.wait_records(2)
     assert records[1].error is None
-    assert project.service.invoke("fn", b"{}").memory_size_mb == 256
+    assert project.service.invoke("fn", b"{}").figures.memory_size_mb == 256
 
 
 def test_functions_added_and_removed_in_the_template(project: Project) -> None:
@@ -296,7 +296,7 @@ def test_provisioned_environments_are_reinitialised_with_the_new_code(tmp_path: 
         apply_deployments(service, project.deployments)
         assert service.wait_provisioned("fn", "live").status == "READY"
         first = service.invoke("fn:live", b"{}")
-        assert first.payload_json() == "v1" and not first.cold
+        assert first.payload_json() == "v1" and not first.figures.cold
         records: list[ReloadRecord] = []
         service.subscribe(lambda r: records.append(r) if isinstance(r, ReloadRecord) else None)
         with HotReloader(service, project_dir=tmp_path, template=template, deployments=project.deployments):
@@ -306,5 +306,5 @@ def test_provisioned_environments_are_reinitialised_with_the_new_code(tmp_path: 
             assert status.status == "READY" and status.available == 1
             after = service.invoke("fn:live", b"{}")
             assert after.payload_json() == "v2"
-            assert not after.cold  # served by the re-initialised provisioned environment
+            assert not after.figures.cold  # served by the re-initialised provisioned environment
             assert after.executed_version == "2"

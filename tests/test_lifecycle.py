@@ -71,13 +71,13 @@ def test_timeout_resets_environment_keeping_tmp(tmp_path: Path) -> None:
         after = service.invoke("fn", b"{}")
         state = after.payload_json()
         # Same environment, new runtime: globals are gone, /tmp is not.
-        assert after.cold is True and after.environment_id == timed_out.environment_id
+        assert after.figures.cold is True and after.environment_id == timed_out.environment_id
         assert state["counter"] == 1 and state["marker"] == "kept"
         assert after.logs.startswith(f"START RequestId: {after.request_id} Version: $LATEST\n")
         assert "INIT_START" not in after.logs
-        assert after.init_duration_ms is None
+        assert after.figures.init_duration_ms is None
         warm = service.invoke("fn", b"{}")
-        assert warm.cold is False and warm.payload_json()["counter"] == 2
+        assert warm.figures.cold is False and warm.payload_json()["counter"] == 2
 
 
 def test_out_of_memory_while_growing_is_killed_at_the_limit(tmp_path: Path) -> None:
@@ -108,9 +108,9 @@ def test_out_of_memory_while_growing_is_killed_at_the_limit(tmp_path: Path) -> N
             result.logs.splitlines()[-1],
         )
         # Killed while growing, long before the handler's final sleep would have ended.
-        assert result.duration_ms < 2000
-        assert result.max_memory_used_mb == 128
-        assert service.invoke("fn", b"{}").cold is True
+        assert result.figures.duration_ms < 2000
+        assert result.figures.max_memory_used_mb == 128
+        assert service.invoke("fn", b"{}").figures.cold is True
 
 
 def test_out_of_memory_spike_between_checks_is_still_caught(tmp_path: Path) -> None:
@@ -118,9 +118,10 @@ def test_out_of_memory_spike_between_checks_is_still_caught(tmp_path: Path) -> N
     with LocalLambda([config]) as service:
         small = service.invoke("fn", b'{"mb": 40}')
         assert small.function_error is None
-        assert 40 <= small.max_memory_used_mb < 128
+        small_mb = small.figures.max_memory_used_mb
+        assert small_mb is not None and 40 <= small_mb < 128
         spike = service.invoke("fn", b'{"mb": 200}')
-        assert spike.error_type == "Runtime.OutOfMemory"
+        assert spike.figures.error_type == "Runtime.OutOfMemory"
 
 
 def test_max_memory_is_the_peak_of_this_invocation(tmp_path: Path) -> None:
@@ -128,10 +129,11 @@ def test_max_memory_is_the_peak_of_this_invocation(tmp_path: Path) -> None:
     with LocalLambda([config]) as service:
         big = service.invoke("fn", b'{"mb": 150}')
         small = service.invoke("fn", b'{"mb": 1}')
-    assert big.max_memory_used_mb >= 150
+    big_mb, small_mb = big.figures.max_memory_used_mb, small.figures.max_memory_used_mb
+    assert big_mb is not None and big_mb >= 150
     # The peak resets per invocation: the earlier 150 MB does not carry over.
-    assert small.max_memory_used_mb < 100
-    assert f"Max Memory Used: {big.max_memory_used_mb} MB\t" in big.logs
+    assert small_mb is not None and small_mb < 100
+    assert f"Max Memory Used: {big.figures.max_memory_used_mb} MB\t" in big.logs
 
 
 def test_max_memory_counts_the_handlers_child_processes(tmp_path: Path) -> None:
@@ -155,7 +157,8 @@ def test_max_memory_counts_the_handlers_child_processes(tmp_path: Path) -> None:
         child = int(result.payload)
         assert pid_alive(child)
         # The runtime itself stays small; the child's 80 MB are part of the environment's peak.
-        assert result.max_memory_used_mb >= 80, result.logs
+        peak = result.figures.max_memory_used_mb
+        assert peak is not None and peak >= 80, result.logs
     assert wait_for(lambda: not pid_alive(child), timeout=5)
 
 
@@ -192,7 +195,7 @@ def test_process_exits_and_crashes_are_exit_errors(tmp_path: Path, body: str, me
         assert "about to go\n" in result.logs
         assert result.logs.splitlines()[-1].endswith("\tStatus: error\tError Type: Runtime.ExitError\t")
         replaced = service.invoke("fn", b'{"x": 1}')
-        assert replaced.cold is True
+        assert replaced.figures.cold is True
 
 
 def test_request_payload_limits(tmp_path: Path) -> None:
@@ -217,7 +220,7 @@ def test_response_over_the_limit_from_python(tmp_path: Path) -> None:
         ok = service.invoke("fn", b'{"n": 6291554}')
         assert ok.function_error is None and len(ok.payload) == 6_291_556
         too_big = service.invoke("fn", b'{"n": 6291555}')
-    assert too_big.error_type == "Function.ResponseSizeTooLarge"
+    assert too_big.figures.error_type == "Function.ResponseSizeTooLarge"
     assert json.loads(too_big.payload) == {
         "errorType": "Function.ResponseSizeTooLarge",
         "errorMessage": "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
@@ -236,7 +239,7 @@ def test_concurrent_invokes_use_separate_environments(tmp_path: Path) -> None:
             result = service.invoke("fn", b'{"sleep": 0.5}')
             assert result.environment_id is not None
             with lock:
-                results.append((result.environment_id, result.cold, result.payload_json()["pid"]))
+                results.append((result.environment_id, result.figures.cold, result.payload_json()["pid"]))
 
         threads = [threading.Thread(target=call) for _ in range(4)]
         for thread in threads:
@@ -248,7 +251,7 @@ def test_concurrent_invokes_use_separate_environments(tmp_path: Path) -> None:
         assert all(cold for _, cold, _ in results)
         assert len(service.environments("fn")) == 4
         again = service.invoke("fn", b"{}")
-        assert again.cold is False and again.environment_id in {env for env, _, _ in results}
+        assert again.figures.cold is False and again.environment_id in {env for env, _, _ in results}
 
 
 def test_init_timeout_then_suppressed_init_succeeds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -263,7 +266,7 @@ def test_init_timeout_then_suppressed_init_succeeds(tmp_path: Path, monkeypatch:
     config = python_function(tmp_path, code, timeout_s=5)
     with LocalLambda([config]) as service:
         result = service.invoke("fn", b"{}")
-    assert result.payload == b'"ready"' and result.cold
+    assert result.payload == b'"ready"' and result.figures.cold
     lines = result.logs.splitlines()
     assert re.fullmatch(r"INIT_REPORT Init Duration: \d+\.\d\d ms\tPhase: init\tStatus: timeout", lines[1])
     assert lines[0].startswith("INIT_START Runtime Version: python:3.12.v")
@@ -271,7 +274,7 @@ def test_init_timeout_then_suppressed_init_succeeds(tmp_path: Path, monkeypatch:
     assert sum(line.startswith("INIT_START") for line in lines) == 1
     assert "Init Duration" not in lines[-1]
     # The suppressed init ran inside the invoke phase, so it is part of the billed duration.
-    assert result.duration_ms >= 1000 and result.init_duration_ms is None
+    assert result.figures.duration_ms >= 1000 and result.figures.init_duration_ms is None
 
 
 def test_init_timeout_then_invoke_timeout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -280,7 +283,7 @@ def test_init_timeout_then_invoke_timeout(tmp_path: Path, monkeypatch: pytest.Mo
     config = python_function(tmp_path, code, timeout_s=1)
     with LocalLambda([config]) as service:
         result = service.invoke("fn", b"{}")
-    assert result.error_type == "Sandbox.Timedout"
+    assert result.figures.error_type == "Sandbox.Timedout"
     assert json.loads(result.payload)["errorMessage"] == (
         f"RequestId: {result.request_id} Error: Task timed out after 1.00 seconds"
     )
@@ -314,7 +317,8 @@ def test_lifecycle_and_log_records_are_published(tmp_path: Path) -> None:
     lifecycle = [r for r in records if isinstance(r, LifecycleRecord)]
     assert lifecycle[2].status == "success" and lifecycle[2].duration_ms is not None
     assert lifecycle[3].cold is True and lifecycle[5].cold is False
-    assert lifecycle[4].request_id == first.request_id and lifecycle[4].status == "success"
+    end = lifecycle[4].figures
+    assert lifecycle[4].request_id == first.request_id and end is not None and end.status == "success"
     assert lifecycle[-1].reason == "service closed"
     assert all(r.time <= s.time for r, s in itertools.pairwise(lifecycle))
     logs = [r for r in records if isinstance(r, LogRecord)]

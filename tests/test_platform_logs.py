@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 
 from lambench.core.runtime import errors, platform_logs
+from lambench.core.runtime.figures import InvocationFigures
 from lambench.core.runtime.identifiers import log_stream_name, new_trace_header
 
 
 def test_report_line_with_init_duration() -> None:
-    report = platform_logs.Report("id-1", 3.012, 4, 128, 36, init_duration_ms=110.1)
+    report = platform_logs.Report("id-1", InvocationFigures(3.012, 4, 128, 36, init_duration_ms=110.1))
     assert report.line() == (
         "REPORT RequestId: id-1\tDuration: 3.01 ms\tBilled Duration: 4 ms\tMemory Size: 128 MB\t"
         "Max Memory Used: 36 MB\tInit Duration: 110.10 ms\t"
@@ -17,9 +18,13 @@ def test_report_line_with_init_duration() -> None:
 
 
 def test_report_line_timeout_and_error_forms() -> None:
-    timeout = platform_logs.Report("r", 3000.0, 3403, 128, 73, init_duration_ms=402.04, status="timeout")
+    timeout = platform_logs.Report(
+        "r", InvocationFigures(3000.0, 3403, 128, 73, init_duration_ms=402.04, status="timeout")
+    )
     assert timeout.line().endswith("Max Memory Used: 73 MB\tInit Duration: 402.04 ms\tStatus: timeout\t")
-    oom = platform_logs.Report("r", 12.5, 13, 1024, 1024, status="error", error_type="Runtime.OutOfMemory")
+    oom = platform_logs.Report(
+        "r", InvocationFigures(12.5, 13, 1024, 1024, status="error", error_type="Runtime.OutOfMemory")
+    )
     assert oom.line().endswith("Max Memory Used: 1024 MB\tStatus: error\tError Type: Runtime.OutOfMemory\t")
 
 

@@ -81,7 +81,7 @@ def _error(result: InvokeResult) -> dict[str, Any]:
     body = json.loads(result.payload)
     assert isinstance(body, dict)
     assert list(body) == ERROR_KEYS
-    assert result.error_type == body["errorType"]
+    assert result.figures.error_type == body["errorType"]
     return body
 
 
@@ -130,7 +130,7 @@ def test_handler_exception_payload(tmp_path: Path) -> None:
             '    raise ValueError("boom")\n',
         ],
     }
-    assert result.error_type == "ValueError"
+    assert result.figures.error_type == "ValueError"
 
 
 def test_handler_exception_without_message_and_custom_class(tmp_path: Path) -> None:
@@ -184,8 +184,8 @@ def test_handler_exception_log_line(tmp_path: Path) -> None:
     # The LAMBDA_WARNING belongs to init failures only.
     assert "LAMBDA_WARNING" not in result.logs
     assert result.logs.endswith(
-        f"Max Memory Used: {result.max_memory_used_mb} MB\tInit Duration: "
-        f"{result.init_duration_ms:.2f} ms\t\n"
+        f"Max Memory Used: {result.figures.max_memory_used_mb} MB\tInit Duration: "
+        f"{result.figures.init_duration_ms:.2f} ms\t\n"
     )
     # Handler exceptions are function errors, not runtime failures: no Status in REPORT.
     assert "Status:" not in result.logs
@@ -212,7 +212,7 @@ def test_marshal_error(tmp_path: Path) -> None:
         "requestId": result.request_id,
         "stackTrace": [],
     }
-    assert result.error_type == "Runtime.MarshalError"
+    assert result.figures.error_type == "Runtime.MarshalError"
     assert _between_start_and_end(result) == [
         f"[ERROR] Runtime.MarshalError: {message}\rTraceback (most recent call last):"
     ]
@@ -288,7 +288,7 @@ def test_init_failure_payload(tmp_path: Path, code: str, handler: str, error_typ
         "requestId": "",
         "stackTrace": [],
     }
-    assert result.error_type == error_type
+    assert result.figures.error_type == error_type
 
 
 def test_handler_resolution(tmp_path: Path) -> None:
@@ -334,7 +334,7 @@ def test_user_code_syntax_error(tmp_path: Path) -> None:
         # One entry, capital "Line", no comma after the file name.
         "stackTrace": [f'  File "{_app(cfg)}" Line {line}\n    def handler(event, context)\n'],
     }
-    assert result.error_type == "Runtime.UserCodeSyntaxError"
+    assert result.figures.error_type == "Runtime.UserCodeSyntaxError"
 
 
 def test_module_level_exception(tmp_path: Path) -> None:
@@ -357,7 +357,7 @@ def test_module_level_exception(tmp_path: Path) -> None:
         "RuntimeError",
         "",
     )
-    assert result.error_type == "RuntimeError"
+    assert result.figures.error_type == "RuntimeError"
     stack = body["stackTrace"]
     assert isinstance(stack, list) and len(stack) >= 2
     # The import machinery's frames stay (as on AWS); the runtime's own do not.
@@ -1008,9 +1008,9 @@ def test_warm_environment_keeps_module_state(tmp_path: Path) -> None:
         results = [service.invoke("fn", b"{}") for _ in range(3)]
         assert len(service.environments()) == 1
     assert [result.payload_json() for result in results] == [1, 2, 3]
-    assert [result.cold for result in results] == [True, False, False]
-    assert results[0].init_duration_ms is not None and results[0].init_duration_ms > 0
-    assert [result.init_duration_ms for result in results[1:]] == [None, None]
+    assert [result.figures.cold for result in results] == [True, False, False]
+    assert results[0].figures.init_duration_ms is not None and results[0].figures.init_duration_ms > 0
+    assert [result.figures.init_duration_ms for result in results[1:]] == [None, None]
     assert len({result.environment_id for result in results}) == 1
     assert results[0].logs.startswith("INIT_START Runtime Version: python:3.12.v")
     assert "\tInit Duration: " in _lines(results[0])[-1]

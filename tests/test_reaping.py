@@ -162,7 +162,7 @@ def test_close_while_another_thread_is_invoking(tmp_path: Path) -> None:
     thread.join(timeout=10)
     assert not thread.is_alive() and len(outcome) == 1
     result = outcome[0]
-    assert getattr(result, "error_type", None) == "Runtime.ExitError", result
+    assert getattr(getattr(result, "figures", None), "error_type", None) == "Runtime.ExitError", result
     assert wait_for(lambda: not pid_alive(pid), timeout=5)
     assert service.environments() == []
     assert processes.live_pids() == []

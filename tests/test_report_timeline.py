@@ -71,7 +71,7 @@ def test_engine_and_log_timelines_agree(tmp_path: Path) -> None:
             del wave
         assert service.invoke("fn", b'{"fail": true}').function_error == "Unhandled"
         assert service.invoke("fn", b"{}").function_error is None
-        assert service.invoke("fn", b'{"hang": true}').error_type == "Sandbox.Timedout"
+        assert service.invoke("fn", b'{"hang": true}').figures.error_type == "Sandbox.Timedout"
 
     log_timeline = Timeline()
     report = ReportTimeline(log_timeline)

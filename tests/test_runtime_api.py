@@ -106,7 +106,7 @@ def test_response_over_limit_is_413_and_function_error(probe: LocalLambda) -> No
     # The environment survives: the runtime carries on with the next event (and its note about the
     # 413 it got, printed after the invoke ended, shows up there).
     later = probe.invoke("probe", b'{"action": "echo"}')
-    assert later.cold is False
+    assert later.figures.cold is False
     expected = (
         'too large answered 413 {"errorMessage": "Exceeded maximum allowed payload size (6291556 bytes).", '
     )
@@ -131,7 +131,7 @@ def test_second_answer_for_one_invocation_is_rejected(probe: LocalLambda) -> Non
 
 def test_invalid_response_mode_header(probe: LocalLambda) -> None:
     result = probe.invoke("probe", b'{"action": "bad_mode"}')
-    assert result.error_type == "Runtime.InvalidResponseModeHeader"
+    assert result.figures.error_type == "Runtime.InvalidResponseModeHeader"
     assert result.function_error == "Unhandled"
 
 
@@ -150,7 +150,7 @@ def test_runtime_exit_during_invoke_is_exit_error(probe: LocalLambda) -> None:
     )
     # The environment is replaced: the next invoke starts a runtime again.
     after = probe.invoke("probe", b'{"action": "echo"}')
-    assert after.function_error is None and after.cold is True
+    assert after.function_error is None and after.figures.cold is True
 
 
 def test_custom_init_error_is_returned_with_its_type(tmp_path: Path) -> None:
@@ -159,7 +159,7 @@ def test_custom_init_error_is_returned_with_its_type(tmp_path: Path) -> None:
         result = service.invoke("initfail", b"{}")
     assert result.function_error == "Unhandled"
     assert json.loads(result.payload) == {"errorMessage": "no config", "errorType": "ConfigMissing"}
-    assert result.error_type == "Runtime.ConfigInvalid"
+    assert result.figures.error_type == "Runtime.ConfigInvalid"
     lines = result.logs.splitlines()
     reports = [line for line in lines if line.startswith("INIT_REPORT")]
     assert len(reports) == 2
@@ -194,7 +194,7 @@ def test_missing_bootstrap_is_exit_status_127(tmp_path: Path) -> None:
     assert json.loads(result.payload)["errorMessage"] == (
         f"RequestId: {result.request_id} Error: Runtime exited with error: exit status 127"
     )
-    assert result.error_type == "Runtime.ExitError"
+    assert result.figures.error_type == "Runtime.ExitError"
 
 
 def test_shell_bootstrap_runs_unchanged(tmp_path: Path) -> None:
@@ -203,9 +203,9 @@ def test_shell_bootstrap_runs_unchanged(tmp_path: Path) -> None:
         first = service.invoke("shell", b'{"n": 1}')
         second = service.invoke("shell", b'{"fail": true}')
     assert first.payload_json() == {"echo": {"n": 1}, "runtime": "shell"}
-    assert first.cold and first.init_duration_ms is not None
+    assert first.figures.cold and first.figures.init_duration_ms is not None
     assert "custom runtime starting (handler probe)" in first.logs
     assert first.logs.startswith("INIT_START Runtime Version: provided:al2023.v")
-    assert second.function_error == "Unhandled" and second.error_type == "Function.CustomFailure"
+    assert second.function_error == "Unhandled" and second.figures.error_type == "Function.CustomFailure"
     assert second.payload_json() == {"errorMessage": "asked to fail", "errorType": "CustomFailure"}
-    assert not second.cold
+    assert not second.figures.cold

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import pytest
 
+from lambench.core.runtime.figures import InvocationFigures
 from lambench.core.runtime.records import Lifecycle, LifecycleRecord, LogRecord, ReloadRecord, ThrottleRecord
 from lambench.core.timeline import (
     InvocationSpan,
@@ -113,13 +114,16 @@ def invoke_end(
         version,
         env,
         request_id=request_id,
-        cold=cold,
-        duration_ms=duration_ms,
-        billed_duration_ms=billed_ms if billed_ms is not None else math.ceil(duration_ms),
-        memory_size_mb=memory,
-        max_memory_mb=40,
-        status=status,
-        error_type=error_type,
+        figures=InvocationFigures(
+            duration_ms=duration_ms,
+            billed_duration_ms=billed_ms if billed_ms is not None else math.ceil(duration_ms),
+            memory_size_mb=memory,
+            max_memory_used_mb=40,
+            cold=cold,
+            # A record without a status (an older producer) is counted as a success.
+            status=status or "success",
+            error_type=error_type,
+        ),
     )
 
 
@@ -283,17 +287,15 @@ def test_invocation_spans_carry_the_report_and_the_environment() -> None:
         environment_id="a",
         start=T0 + 0.25,
         end=T0 + 0.5,
-        duration_ms=250.4,
-        billed_duration_ms=251,
-        init_duration_ms=None,
-        max_memory_mb=40,
+        figures=InvocationFigures(250.4, 251, 512, 40, cold=True),
         memory_size_mb=512,
         architecture="arm64",
         cold=True,
         init_type="on-demand",
         outcome="success",
-        error_type=None,
     )
+    assert span.duration_ms == 250.4 and span.billed_duration_ms == 251 and span.max_memory_mb == 40
+    assert span.init_duration_ms is None and span.error_type is None
     assert not span.running
 
 
@@ -408,9 +410,7 @@ def test_billed_duration_falls_back_to_the_rounded_up_duration() -> None:
         "$LATEST",
         "a",
         request_id="r1",
-        duration_ms=1023.2,
-        memory_size_mb=1024,
-        status="success",
+        figures=InvocationFigures(1023.2, None, 1024, None),
     )
     feed(timeline, created("a", 0, memory=1024), invoke_start("a", 0, "r1"), end)
     assert timeline.summary().gb_seconds == pytest.approx(1.024)

@@ -19,7 +19,7 @@ def test_timeline_counts_equal_the_engines(tmp_path: Path) -> None:
         service.put_function_concurrency("fn", 3)
         report = LoadRunner(service, "fn", b'{"sleep": 0.2}', LoadPlan.burst(8), keep_request_ids=True).run()
         assert service.invoke("fn", b'{"fail": true}').function_error == "Unhandled"
-        assert service.invoke("fn", b'{"hang": true}').error_type == "Sandbox.Timedout"
+        assert service.invoke("fn", b'{"hang": true}').figures.error_type == "Sandbox.Timedout"
         stats = service.stats("fn")
         summary = timeline.summary(function="fn")
     environments = timeline.environments(function="fn")

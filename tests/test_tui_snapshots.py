@@ -16,6 +16,7 @@ import pytest
 
 from lambench.core.backends.base import FunctionSummary, InvokeOutcome, MetricsSummary
 from lambench.core.logs.model import LogBatch, LogLine, LogQuery
+from lambench.core.runtime.figures import InvocationFigures
 from lambench.tui.app import LambenchApp
 from lambench.tui.widgets import EventEditor, LogsPanel, ResultView
 from tests.tui_helpers import wait_until
@@ -46,12 +47,7 @@ class FixedBackend:
             payload=b'{"statusCode": 200, "body": "{\\"message\\": \\"hello snapshot\\"}"}',
             function_error=None,
             executed_version="$LATEST",
-            duration_ms=1.25,
-            billed_duration_ms=24,
-            init_duration_ms=22.5,
-            max_memory_used_mb=11,
-            memory_size_mb=128,
-            cold=True,
+            figures=InvocationFigures(1.25, 24, 128, 11, init_duration_ms=22.5, cold=True),
         )
 
     def tail(self, query: LogQuery, stop: threading.Event) -> Iterator[LogBatch]:

@@ -19,6 +19,7 @@ from lambench.core.backends.aws import AwsBackend
 from lambench.core.backends.base import Backend, MetricsSummary
 from lambench.core.backends.local import LocalBackend
 from lambench.core.logs.model import LogLine
+from lambench.core.runtime.figures import InvocationFigures
 from lambench.core.timeline.spans import EnvironmentSpan, InvocationSpan
 from lambench.tui.app import LambenchApp
 from lambench.tui.session import Session
@@ -338,16 +339,12 @@ def _invocation(start: float, end: float | None, outcome: str | None = "success"
         environment_id="env",
         start=start,
         end=end,
-        duration_ms=None if end is None else (end - start) * 1000,
-        billed_duration_ms=None,
-        init_duration_ms=None,
-        max_memory_mb=None,
+        figures=None if end is None else InvocationFigures((end - start) * 1000, None, 128, None),
         memory_size_mb=128,
         architecture="x86_64",
         cold=False,
         init_type="on-demand",
         outcome=outcome,  # type: ignore[arg-type]
-        error_type=None,
     )
 
 

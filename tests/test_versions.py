@@ -210,8 +210,8 @@ def test_provisioned_concurrency_serves_three_without_init_and_the_fourth_spills
         assert len(provisioned_pids) == 3
         inits_before = sum(1 for r in records if r.kind is Lifecycle.INIT_START)
         results = simultaneously(4, lambda: service.invoke("fn:live", b'{"sleep": 1.0}'))
-    warm = [r for r in results if not r.cold]
-    cold = [r for r in results if r.cold]
+    warm = [r for r in results if not r.figures.cold]
+    cold = [r for r in results if r.figures.cold]
     assert len(warm) == 3 and len(cold) == 1
     for result in warm:
         body = result.payload_json()
@@ -219,7 +219,7 @@ def test_provisioned_concurrency_serves_three_without_init_and_the_fourth_spills
         # Init ran at allocation: the REPORT shows it, but it is not billed to this invocation.
         report = result.logs.splitlines()[-1]
         assert "Init Duration" in report
-        assert result.billed_duration_ms <= int(result.duration_ms) + 1
+        assert result.figures.billed_duration_ms <= int(result.figures.duration_ms) + 1
     spill = cold[0].payload_json()
     assert spill["init_type"] == "on-demand" and spill["version"] == "1"
     # Only the spill-over environment initialised on a request's path.

@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambench.cli.backend_options import add_backend_options, check_backend_options, open_backend
 from lambench.cli.common import (
@@ -20,6 +20,9 @@ from lambench.cli.common import (
     service_errors,
 )
 from lambench.cli.events_cmd import add_param_option, event_errors
+
+if TYPE_CHECKING:
+    from lambench.core.runtime.invoke_api import InvokeResult
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -214,9 +217,11 @@ def _run_watch(
             except LambdaServiceError as exc:
                 print(f"--- {stamp}  {why}  {exc.error_code}: {exc.message}", flush=True)
                 return
-            outcome = f"  {result.error_type}" if result.function_error else ""
-            temperature = "cold" if result.cold else "warm"
-            print(f"--- {stamp}  {why}  {temperature}  {result.duration_ms:.2f} ms{outcome}", flush=True)
+            outcome = f"  {result.figures.error_type}" if result.function_error else ""
+            temperature = "cold" if result.figures.cold else "warm"
+            print(
+                f"--- {stamp}  {why}  {temperature}  {result.figures.duration_ms:.2f} ms{outcome}", flush=True
+            )
             sys.stderr.write(result.logs)
             sys.stderr.flush()
             sys.stdout.write(result.payload.decode("utf-8", "replace").rstrip("\n") + "\n")
@@ -345,19 +350,20 @@ def _has_provisioned(loaded: Loaded, name: str) -> bool:
     return bool(deployment and deployment.provisioned)
 
 
-def _as_json(result: Any) -> dict[str, Any]:
+def _as_json(result: InvokeResult) -> dict[str, Any]:
+    figures = result.figures
     return {
         "requestId": result.request_id,
         "statusCode": result.status_code,
-        "functionError": result.error_type if result.function_error else None,
+        "functionError": figures.error_type if result.function_error else None,
         "payload": result.payload_json(),
         "logs": result.logs,
-        "durationMs": round(result.duration_ms, 3),
-        "billedDurationMs": result.billed_duration_ms,
-        "initDurationMs": None if result.init_duration_ms is None else round(result.init_duration_ms, 3),
-        "maxMemoryUsedMB": result.max_memory_used_mb,
-        "memorySizeMB": result.memory_size_mb,
+        "durationMs": round(figures.duration_ms, 3),
+        "billedDurationMs": figures.billed_duration_ms,
+        "initDurationMs": None if figures.init_duration_ms is None else round(figures.init_duration_ms, 3),
+        "maxMemoryUsedMB": figures.max_memory_used_mb,
+        "memorySizeMB": figures.memory_size_mb,
         "executedVersion": result.executed_version,
-        "cold": result.cold,
+        "cold": figures.cold,
         "environmentId": result.environment_id,
     }

@@ -256,7 +256,8 @@ class LambenchApp(App[None]):
         elif outcome.status_code == 202:
             last = "queued"
         else:
-            last = f"ok {outcome.duration_ms:.1f} ms" if outcome.duration_ms is not None else "ok"
+            figures = outcome.figures
+            last = f"ok {figures.duration_ms:.1f} ms" if figures is not None else "ok"
         self.query_one(FunctionsPanel).note_result(message.function.partition(":")[0], last)
 
     def on_invoke_failed(self, message: InvokeFailed) -> None:

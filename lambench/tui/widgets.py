@@ -273,16 +273,16 @@ def status_line(function: str, outcome: InvokeOutcome) -> Text:
     parts = [function, str(outcome.status_code)]
     if outcome.function_error:
         parts.append(f"{outcome.function_error}: {outcome.error_type or '?'}")
-    if outcome.cold is not None:
-        parts.append("cold" if outcome.cold else "warm")
-    if outcome.duration_ms is not None:
-        parts.append(f"{outcome.duration_ms:.2f} ms")
-    if outcome.billed_duration_ms is not None:
-        parts.append(f"billed {outcome.billed_duration_ms} ms")
-    if outcome.init_duration_ms is not None:
-        parts.append(f"init {outcome.init_duration_ms:.1f} ms")
-    if outcome.max_memory_used_mb is not None and outcome.memory_size_mb is not None:
-        parts.append(f"{outcome.max_memory_used_mb}/{outcome.memory_size_mb} MB")
+    figures = outcome.figures
+    if figures is not None:
+        parts.append("cold" if figures.cold else "warm")
+        parts.append(f"{figures.duration_ms:.2f} ms")
+        if figures.billed_duration_ms is not None:
+            parts.append(f"billed {figures.billed_duration_ms} ms")
+        if figures.init_duration_ms is not None:
+            parts.append(f"init {figures.init_duration_ms:.1f} ms")
+        if figures.max_memory_used_mb is not None and figures.memory_size_mb is not None:
+            parts.append(f"{figures.max_memory_used_mb}/{figures.memory_size_mb} MB")
     cost = invocation_cost(outcome)
     if cost is not None:
         parts.append(f"${cost:.9f}".rstrip("0"))
@@ -295,10 +295,11 @@ def invocation_cost(outcome: InvokeOutcome, architecture: str = "x86_64") -> flo
     """What this one invocation costs on AWS (request plus GB-seconds, before the free tier)."""
     from lambench.core.timeline.cost import duration_cost, gb_seconds, request_cost
 
-    if outcome.billed_duration_ms is None or outcome.memory_size_mb is None:
+    figures = outcome.figures
+    if figures is None or figures.billed_duration_ms is None or figures.memory_size_mb is None:
         return None
     return request_cost(1) + duration_cost(
-        gb_seconds(outcome.memory_size_mb, outcome.billed_duration_ms), architecture
+        gb_seconds(figures.memory_size_mb, figures.billed_duration_ms), architecture
     )
 
 

@@ -15,6 +15,7 @@ import json
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from typing import Any
 
 from lambench.core.aws_errors import UNSUPPORTED, aws_call
@@ -31,6 +32,7 @@ from lambench.core.backends.base import (
 from lambench.core.backends.masking import mask_environment
 from lambench.core.logs.model import LogBatch, LogQuery
 from lambench.core.logs.parse import parse_report
+from lambench.core.runtime.figures import ERROR
 
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 # A synchronous invoke may run for the 900 s maximum timeout; botocore's default read timeout
@@ -398,6 +400,11 @@ def outcome_from_response(response: Mapping[str, Any], payload: bytes, invocatio
     marker = logs.rfind("REPORT RequestId: ") if logs else -1
     report = parse_report(logs[marker:]) if logs and marker >= 0 else None
     function_error = response.get("FunctionError") or None
+    error_type = _error_type(payload) if function_error else None
+    figures = report.figures if report else None
+    if figures is not None and function_error and not figures.failed:
+        # A REPORT line leaves a handler's own error out; the Invoke answer said it.
+        figures = replace(figures, status=ERROR, error_type=error_type)
     synchronous = invocation_type == "RequestResponse"
     return InvokeOutcome(
         request_id=report.request_id if report else metadata.get("RequestId"),
@@ -406,11 +413,6 @@ def outcome_from_response(response: Mapping[str, Any], payload: bytes, invocatio
         function_error=function_error,
         executed_version=response.get("ExecutedVersion"),
         logs=logs,
-        error_type=_error_type(payload) if function_error else None,
-        duration_ms=report.duration_ms if report else None,
-        billed_duration_ms=report.billed_duration_ms if report else None,
-        init_duration_ms=report.init_duration_ms if report else None,
-        max_memory_used_mb=report.max_memory_used_mb if report else None,
-        memory_size_mb=report.memory_size_mb if report else None,
-        cold=report.init_duration_ms is not None if report else None,
+        error_type=error_type,
+        figures=figures,
     )

@@ -15,6 +15,7 @@ from typing import Protocol
 # BackendError lives beside the AWS error translation that raises it (core/logs uses both).
 from lambench.core.aws_errors import BackendError as BackendError
 from lambench.core.logs.model import LogBatch, LogQuery
+from lambench.core.runtime.figures import InvocationFigures
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,9 @@ class InvokeOutcome:
     """What one invoke returned, in the Invoke API's terms.
 
     `logs` is the decoded `LogResult` (the last 4 KB of the invocation's log) when asked for and
-    available. The figures come from the engine locally and from the REPORT line in `logs` for a
-    real account; they are None when unknown (an Event invoke, no tail).
+    available. `error_type` is the `errorType` of a function error's payload. The figures come from
+    the engine locally and from the REPORT line in `logs` for a real account; they are None when
+    unknown (an Event invoke, no tail).
     """
 
     request_id: str | None
@@ -101,12 +103,7 @@ class InvokeOutcome:
     executed_version: str | None
     logs: str | None = None
     error_type: str | None = None
-    duration_ms: float | None = None
-    billed_duration_ms: int | None = None
-    init_duration_ms: float | None = None
-    max_memory_used_mb: int | None = None
-    memory_size_mb: int | None = None
-    cold: bool | None = None
+    figures: InvocationFigures | None = None
 
 
 @dataclass(frozen=True)

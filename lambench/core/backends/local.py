@@ -173,13 +173,8 @@ class LocalBackend:
             logs=base64.b64decode(result.log_result).decode("utf-8", "replace")
             if result.log_result
             else None,
-            error_type=result.error_type,
-            duration_ms=result.duration_ms if ran else None,
-            billed_duration_ms=result.billed_duration_ms if ran else None,
-            init_duration_ms=result.init_duration_ms,
-            max_memory_used_mb=result.max_memory_used_mb if ran else None,
-            memory_size_mb=result.memory_size_mb,
-            cold=result.cold if ran else None,
+            error_type=result.figures.error_type,
+            figures=result.figures if ran else None,
         )
 
     def tail(self, query: LogQuery, stop: threading.Event) -> Iterator[LogBatch]:

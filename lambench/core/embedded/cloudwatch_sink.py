@@ -106,10 +106,11 @@ class CloudWatchSink:
                     metrics = self._metrics.setdefault(record.function, _FunctionMetrics())
                     metrics.in_flight = max(0, metrics.in_flight - 1)
                     metrics.invocations += 1
-                    if record.status not in (None, "success"):
+                    figures = record.figures
+                    if figures is not None and figures.failed:
                         metrics.errors += 1
-                    if record.duration_ms is not None:
-                        metrics.add_duration(record.duration_ms)
+                    if figures is not None:
+                        metrics.add_duration(figures.duration_ms)
         elif isinstance(record, ThrottleRecord):
             with self._lock:
                 self._metrics.setdefault(record.function, _FunctionMetrics()).throttles += 1

@@ -13,6 +13,7 @@ import json
 import re
 
 from lambench.core.logs.model import LEVELS, LogLine, LogQuery
+from lambench.core.runtime.figures import SUCCESS, InvocationFigures
 from lambench.core.runtime.platform_logs import Report
 
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -125,16 +126,20 @@ def parse_report(text: str) -> Report | None:
         if match:
             fields[match.group(1).strip()] = match.group(2).strip()
     try:
-        return Report(
-            request_id=fields["REPORT RequestId"],
+        init_ms = _number(fields["Init Duration"]) if "Init Duration" in fields else None
+        figures = InvocationFigures(
             duration_ms=_number(fields["Duration"]),
             billed_duration_ms=int(_number(fields["Billed Duration"])),
             memory_size_mb=int(_number(fields["Memory Size"])),
             max_memory_used_mb=int(_number(fields["Max Memory Used"])),
-            init_duration_ms=_number(fields["Init Duration"]) if "Init Duration" in fields else None,
-            status=fields.get("Status"),
+            init_duration_ms=init_ms,
+            # Cold when it shows an Init Duration; a provisioned environment's first REPORT shows
+            # one too, which only a reader that saw its INIT_START can tell apart.
+            cold=init_ms is not None,
+            status=fields.get("Status") or SUCCESS,
             error_type=fields.get("Error Type"),
         )
+        return Report(fields["REPORT RequestId"], figures)
     except (KeyError, ValueError):
         return None
 

@@ -22,10 +22,11 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lambench.core.logs.model import LogLine
 from lambench.core.logs.parse import parse_report
+from lambench.core.runtime.figures import ERROR, SUCCESS, TIMEOUT, InvocationFigures
 from lambench.core.runtime.platform_logs import Report
 from lambench.core.runtime.records import Lifecycle, LifecycleRecord
 from lambench.core.timeline.store import Timeline
@@ -71,33 +72,6 @@ class _Stream:
     running_error: str | None = None
 
 
-@dataclass(frozen=True)
-class _Report:
-    """A REPORT, from a text line or a JSON `platform.report` record."""
-
-    request_id: str
-    duration_ms: float
-    billed_duration_ms: int | None
-    memory_size_mb: int | None
-    max_memory_used_mb: int | None
-    init_duration_ms: float | None
-    status: str | None
-    error_type: str | None
-
-    @classmethod
-    def from_text(cls, figures: Report) -> _Report:
-        return cls(
-            request_id=figures.request_id,
-            duration_ms=figures.duration_ms,
-            billed_duration_ms=figures.billed_duration_ms,
-            memory_size_mb=figures.memory_size_mb,
-            max_memory_used_mb=figures.max_memory_used_mb,
-            init_duration_ms=figures.init_duration_ms,
-            status=figures.status,
-            error_type=figures.error_type,
-        )
-
-
 class ReportTimeline:
     """Feeds a `Timeline` with the lifecycle records that log lines imply.
 
@@ -116,11 +90,10 @@ class ReportTimeline:
         with self._lock:
             stream, new = self._stream(line)
             text, time = line.text, line.time
-            report: _Report | None = None
+            report: Report | None = None
             event: tuple[str, dict[str, object]] | None = None
             if text.startswith("REPORT RequestId: "):
-                figures = parse_report(text)
-                report = _Report.from_text(figures) if figures is not None else None
+                report = parse_report(text)
             elif text.startswith("{") and '"platform.' in text:
                 event = _platform_event(text)
                 if event is not None and event[0] == "platform.report":
@@ -210,42 +183,30 @@ class ReportTimeline:
         stream.running, stream.running_since, stream.running_error = request_id, time, None
         self._emit(stream, Lifecycle.INVOKE_START, time, request_id=request_id, cold=cold)
 
-    def _report(self, stream: _Stream, time: float, report: _Report, new: bool) -> None:
+    def _report(self, stream: _Stream, time: float, report: Report, new: bool) -> None:
         if stream.running == report.request_id:
             start = stream.running_since
         else:
             # No START seen for it: it began `Duration` before its REPORT.
-            start = time - report.duration_ms / 1000
+            start = time - report.figures.duration_ms / 1000
             if new:
                 self._created(stream, start)
-        cold = report.init_duration_ms is not None and stream.init_type != PROVISIONED
-        if report.init_duration_ms is not None:
-            self._init_end(stream, start, report.init_duration_ms, "success", None)
+        init_ms = report.figures.init_duration_ms
+        cold = init_ms is not None and stream.init_type != PROVISIONED
+        if init_ms is not None:
+            self._init_end(stream, start, init_ms, "success", None)
         if stream.running != report.request_id:
             self._emit(stream, Lifecycle.INVOKE_START, start, request_id=report.request_id, cold=cold)
-        status, error_type = report.status, report.error_type
-        if status is None and stream.running == report.request_id and stream.running_error is not None:
+        status, error_type = report.figures.status, report.figures.error_type
+        if status == SUCCESS and stream.running == report.request_id and stream.running_error is not None:
             # AWS's REPORT leaves a handler's own error out; the runtime's error line said it.
-            status, error_type = "error", stream.running_error
-        if status == "timeout" and error_type is None:
+            status, error_type = ERROR, stream.running_error
+        if status == TIMEOUT and error_type is None:
             error_type = TIMEOUT_ERROR_TYPE
-        status = status or "success"
         stream.running, stream.running_error = None, None
         stream.invocations += 1
-        self._emit(
-            stream,
-            Lifecycle.INVOKE_END,
-            time,
-            request_id=report.request_id,
-            cold=cold,
-            duration_ms=report.duration_ms,
-            billed_duration_ms=report.billed_duration_ms,
-            init_duration_ms=report.init_duration_ms,
-            max_memory_mb=report.max_memory_used_mb,
-            memory_size_mb=report.memory_size_mb,
-            status=status,
-            error_type=error_type,
-        )
+        figures = replace(report.figures, cold=cold, status=status, error_type=error_type)
+        self._emit(stream, Lifecycle.INVOKE_END, time, request_id=report.request_id, figures=figures)
 
     def _init_report_text(self, stream: _Stream, time: float, text: str) -> None:
         """`INIT_REPORT Init Duration: X ms\\tPhase: p\\tStatus: s[\\tError Type: T]`: a failed init."""
@@ -323,7 +284,7 @@ def _handler_error(text: str) -> str | None:
     return None
 
 
-def _json_report(record: dict[str, object]) -> _Report | None:
+def _json_report(record: dict[str, object]) -> Report | None:
     metrics = _metrics(record)
     request_id = _str(record.get("requestId"))
     duration = _number(metrics.get("durationMs"))
@@ -333,17 +294,19 @@ def _json_report(record: dict[str, object]) -> _Report | None:
     memory = _number(metrics.get("memorySizeMB"))
     max_memory = _number(metrics.get("maxMemoryUsedMB"))
     status = _str(record.get("status"))
-    return _Report(
-        request_id=request_id,
+    init_ms = _number(metrics.get("initDurationMs"))
+    figures = InvocationFigures(
         duration_ms=duration,
         billed_duration_ms=int(billed) if billed is not None else None,
         memory_size_mb=int(memory) if memory is not None else None,
         max_memory_used_mb=int(max_memory) if max_memory is not None else None,
-        init_duration_ms=_number(metrics.get("initDurationMs")),
+        init_duration_ms=init_ms,
+        cold=init_ms is not None,
         # `success` is how AWS says what a text REPORT leaves out; `failure` is an error too.
-        status=None if status == "success" else ("error" if status == "failure" else status),
+        status=SUCCESS if status in (None, SUCCESS) else (ERROR if status == "failure" else status),
         error_type=_str(record.get("errorType")),
     )
+    return Report(request_id, figures)
 
 
 def _metrics(record: dict[str, object]) -> dict[str, object]:

@@ -16,6 +16,7 @@ from typing import Any
 from lambench.core.config import FunctionConfig
 from lambench.core.runtime import errors
 from lambench.core.runtime.environment import Outcome
+from lambench.core.runtime.figures import InvocationFigures
 
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 LOG_TYPES = ("None", "Tail")
@@ -35,14 +36,8 @@ class InvokeResult:
     status_code: int
     payload: bytes
     function_error: str | None
-    error_type: str | None
     executed_version: str | None
-    duration_ms: float
-    billed_duration_ms: int
-    init_duration_ms: float | None
-    max_memory_used_mb: int
-    memory_size_mb: int
-    cold: bool
+    figures: InvocationFigures
     environment_id: str | None
     logs: str
     log_result: str | None
@@ -141,14 +136,8 @@ def ran_result(outcome: Outcome, target: InvokeTarget, env_id: str, log_type: st
         status_code=200,
         payload=outcome.payload,
         function_error=outcome.function_error,
-        error_type=outcome.error_type,
         executed_version=target.version,
-        duration_ms=outcome.duration_ms,
-        billed_duration_ms=outcome.billed_duration_ms,
-        init_duration_ms=outcome.init_duration_ms,
-        max_memory_used_mb=outcome.max_memory_used_mb,
-        memory_size_mb=target.config.memory_mb,
-        cold=outcome.cold,
+        figures=outcome.figures,
         environment_id=env_id,
         logs=outcome.logs,
         log_result=tail,
@@ -163,14 +152,8 @@ def empty_result(request_id: str, status: int, config: FunctionConfig) -> Invoke
         status_code=status,
         payload=b"",
         function_error=None,
-        error_type=None,
         executed_version=None,
-        duration_ms=0.0,
-        billed_duration_ms=0,
-        init_duration_ms=None,
-        max_memory_used_mb=0,
-        memory_size_mb=config.memory_mb,
-        cold=False,
+        figures=InvocationFigures(0.0, 0, config.memory_mb, 0),
         environment_id=None,
         logs="",
         log_result=None,

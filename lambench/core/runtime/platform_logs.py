@@ -10,7 +10,9 @@ import hashlib
 import math
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from lambench.core.runtime.figures import ERROR, SUCCESS, InvocationFigures
 
 
 def billed_duration_ms(duration_ms: float, init_duration_ms: float | None = None) -> int:
@@ -58,33 +60,39 @@ def end_line(request_id: str) -> str:
 
 @dataclass(frozen=True)
 class Report:
-    """The figures of one REPORT line."""
+    """One REPORT line: the request and its figures.
+
+    The line's `Status` field is `figures.status` where that is `timeout` or `error`; it is only
+    ever set for the platform's errors (a function's own error leaves it out), so a line read back
+    has status `success` where it has no Status at all.
+    """
 
     request_id: str
-    duration_ms: float
-    billed_duration_ms: int
-    memory_size_mb: int
-    max_memory_used_mb: int
-    init_duration_ms: float | None = None
-    status: str | None = None
-    error_type: str | None = None
+    figures: InvocationFigures
 
     def line(self) -> str:
         """The REPORT line: every field followed by a tab, in AWS's order (lambda-facts §5.2)."""
+        figures = self.figures
         parts = [
             f"REPORT RequestId: {self.request_id}",
-            f"Duration: {self.duration_ms:.2f} ms",
-            f"Billed Duration: {self.billed_duration_ms} ms",
-            f"Memory Size: {self.memory_size_mb} MB",
-            f"Max Memory Used: {self.max_memory_used_mb} MB",
+            f"Duration: {figures.duration_ms:.2f} ms",
+            f"Billed Duration: {figures.billed_duration_ms} ms",
+            f"Memory Size: {figures.memory_size_mb} MB",
+            f"Max Memory Used: {figures.max_memory_used_mb} MB",
         ]
-        if self.init_duration_ms is not None:
-            parts.append(f"Init Duration: {self.init_duration_ms:.2f} ms")
-        if self.status is not None:
-            parts.append(f"Status: {self.status}")
-            if self.error_type is not None:
-                parts.append(f"Error Type: {self.error_type}")
+        if figures.init_duration_ms is not None:
+            parts.append(f"Init Duration: {figures.init_duration_ms:.2f} ms")
+        if figures.status != SUCCESS:
+            parts.append(f"Status: {figures.status}")
+            if figures.status == ERROR and figures.error_type is not None:
+                parts.append(f"Error Type: {figures.error_type}")
         return "\t".join(parts) + "\t"
+
+
+def report_line(request_id: str, figures: InvocationFigures, *, platform: bool) -> str:
+    """The REPORT line of an invocation the engine ran; `platform` is False for a function's own error."""
+    shown = figures if platform else replace(figures, status=SUCCESS, error_type=None)
+    return Report(request_id, shown).line()
 
 
 def init_report_line(init_duration_ms: float, phase: str, status: str, error_type: str | None) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from lambench.core.runtime.figures import InvocationFigures
+
 
 class Lifecycle(str, enum.Enum):
     """What happened to an execution environment."""
@@ -33,9 +35,8 @@ class LifecycleRecord:
     - INIT_START: `init_type`, `phase` (`init`, or `invoke` for an init retried inside an invocation).
     - INIT_END: `phase`, `duration_ms`, `status` (`success`, `error` or `timeout`), `error_type`.
     - INVOKE_START: `request_id`, `cold`.
-    - INVOKE_END: `request_id`, `cold`, `duration_ms`, `billed_duration_ms`, `init_duration_ms`
-      (the REPORT line's, on cold starts), `max_memory_mb`, `memory_size_mb`, `status` (`success`,
-      `error` or `timeout`) and `error_type` (for a function error, the type it reported; an
+    - INVOKE_END: `request_id` and `figures` (`InvocationFigures`: durations, memory, cold, and
+      how it ended; for a function error, `error_type` is the type it reported, and an
       out-of-memory kill is `Runtime.OutOfMemory`).
     - ENVIRONMENT_RESET and ENVIRONMENT_RETIRED: `reason`.
     """
@@ -53,11 +54,9 @@ class LifecycleRecord:
     error_type: str | None = None
     cold: bool | None = None
     reason: str | None = None
-    billed_duration_ms: int | None = None
-    init_duration_ms: float | None = None
-    max_memory_mb: int | None = None
     memory_size_mb: int | None = None
     architecture: str | None = None
+    figures: InvocationFigures | None = None
 
 
 @dataclass(frozen=True)

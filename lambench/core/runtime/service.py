@@ -377,7 +377,7 @@ class LocalLambda:
         finally:
             if outcome is not None:
                 self._registry.count_invocation(
-                    env.config.name, cold=outcome.cold, error=outcome.function_error is not None
+                    env.config.name, cold=outcome.figures.cold, error=outcome.function_error is not None
                 )
             self._pools.release(lease)
         return outcome, env.id

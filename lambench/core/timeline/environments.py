@@ -85,16 +85,12 @@ class EnvironmentState:
             environment_id=self.environment_id,
             start=running.start,
             end=None,
-            duration_ms=None,
-            billed_duration_ms=None,
-            init_duration_ms=None,
-            max_memory_mb=None,
+            figures=None,
             memory_size_mb=self.memory_size_mb,
             architecture=self.architecture,
             cold=running.cold,
             init_type=self.init_type,
             outcome=None,
-            error_type=None,
         )
 
     def frozen(self) -> EnvironmentSpan:

@@ -12,7 +12,16 @@ from lambench.core.timeline.spans import EnvironmentSpan, InvocationSpan, Snapsh
 CsvTable = Literal["invocations", "environments", "throttles", "concurrency"]
 CSV_TABLES: tuple[CsvTable, ...] = ("invocations", "environments", "throttles", "concurrency")
 
-_INVOCATION_COLUMNS = tuple(f.name for f in dataclasses.fields(InvocationSpan))
+# A span's figures are flat columns, read through its properties, in the order the table always had.
+_FIGURE_COLUMNS = ("duration_ms", "billed_duration_ms", "init_duration_ms", "max_memory_mb")
+_INVOCATION_COLUMNS = (
+    *(
+        name
+        for f in dataclasses.fields(InvocationSpan)
+        for name in (_FIGURE_COLUMNS if f.name == "figures" else (f.name,))
+    ),
+    "error_type",
+)
 # An environment's invocations are their own table; CSV has no room for a list in a cell.
 _ENVIRONMENT_COLUMNS = tuple(f.name for f in dataclasses.fields(EnvironmentSpan) if f.name != "invocations")
 _THROTTLE_COLUMNS = tuple(f.name for f in dataclasses.fields(ThrottleRecord))

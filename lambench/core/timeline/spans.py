@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from lambench.core.runtime.figures import InvocationFigures
 from lambench.core.runtime.records import ThrottleRecord
 from lambench.core.timeline.cost import Cost
 
@@ -22,8 +23,9 @@ OUT_OF_MEMORY = "Runtime.OutOfMemory"
 class InvocationSpan:
     """One invocation, from INVOKE_START to INVOKE_END (times in seconds since the epoch).
 
-    While it runs, `end`, `outcome` and the REPORT figures are None. `architecture` and
-    `init_type` come from the environment and are None if the timeline never heard of its creation.
+    While it runs, `end`, `outcome` and `figures` are None. `architecture` and `init_type` come
+    from the environment and are None if the timeline never heard of its creation; so does
+    `memory_size_mb` while it runs (or when its figures do not say it).
     """
 
     request_id: str | None
@@ -32,16 +34,37 @@ class InvocationSpan:
     environment_id: str
     start: float
     end: float | None
-    duration_ms: float | None
-    billed_duration_ms: int | None
-    init_duration_ms: float | None
-    max_memory_mb: int | None
+    figures: InvocationFigures | None
     memory_size_mb: int | None
     architecture: str | None
     cold: bool
     init_type: str | None
     outcome: Outcome | None
-    error_type: str | None
+
+    @property
+    def duration_ms(self) -> float | None:
+        """The REPORT line's Duration, once it ended."""
+        return self.figures.duration_ms if self.figures is not None else None
+
+    @property
+    def billed_duration_ms(self) -> int | None:
+        """The REPORT line's Billed Duration, once it ended (and if it was said)."""
+        return self.figures.billed_duration_ms if self.figures is not None else None
+
+    @property
+    def init_duration_ms(self) -> float | None:
+        """The REPORT line's Init Duration, on a cold start."""
+        return self.figures.init_duration_ms if self.figures is not None else None
+
+    @property
+    def max_memory_mb(self) -> int | None:
+        """The REPORT line's Max Memory Used, once it ended (and if it was said)."""
+        return self.figures.max_memory_used_mb if self.figures is not None else None
+
+    @property
+    def error_type(self) -> str | None:
+        """The function's or the platform's error type, for a failed invocation."""
+        return self.figures.error_type if self.figures is not None else None
 
     @property
     def running(self) -> bool:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from lambench.core.runtime.figures import InvocationFigures
 from lambench.core.runtime.records import Lifecycle, LifecycleRecord, LogRecord, Record, ThrottleRecord
 from lambench.core.timeline import histogram
 from lambench.core.timeline.aggregates import Series, Totals
@@ -75,12 +76,14 @@ class RecordSource(Protocol):
         ...
 
 
-def _outcome(status: str | None, error_type: str | None) -> Outcome:
-    if error_type == OUT_OF_MEMORY:
+def _outcome(figures: InvocationFigures | None) -> Outcome:
+    if figures is None:
+        return "success"
+    if figures.error_type == OUT_OF_MEMORY:
         return "oom"
-    if status == "timeout":
+    if figures.status == "timeout":
         return "timeout"
-    if status == "success" or (status is None and error_type is None):
+    if figures.status == "success":
         return "success"
     return "error"
 
@@ -284,16 +287,19 @@ class Timeline:
     def _invoke_end(self, record: LifecycleRecord) -> None:
         environment = self._environment(record)
         running = environment.running
+        figures = record.figures
+        duration_ms = figures.duration_ms if figures is not None else None
         if running is not None:
             start = running.start
-            cold = running.cold or bool(record.cold)
+            cold = running.cold or (figures is not None and figures.cold)
             self._stop_running(environment, record.time)
         else:
             # Its start came before the timeline was attached (or was cleared away).
-            start = record.time - (record.duration_ms or 0.0) / 1000
-            cold = bool(record.cold)
+            start = record.time - (duration_ms or 0.0) / 1000
+            cold = figures is not None and figures.cold
             if not environment.created_seen:
                 environment.created_at = min(environment.created_at, start)
+        memory_size_mb = figures.memory_size_mb if figures is not None else None
         span = InvocationSpan(
             request_id=record.request_id,
             function=record.function,
@@ -301,18 +307,12 @@ class Timeline:
             environment_id=record.environment_id,
             start=start,
             end=record.time,
-            duration_ms=record.duration_ms,
-            billed_duration_ms=record.billed_duration_ms,
-            init_duration_ms=record.init_duration_ms,
-            max_memory_mb=record.max_memory_mb,
-            memory_size_mb=(
-                record.memory_size_mb if record.memory_size_mb is not None else environment.memory_size_mb
-            ),
+            figures=figures,
+            memory_size_mb=memory_size_mb if memory_size_mb is not None else environment.memory_size_mb,
             architecture=environment.architecture,
             cold=cold,
             init_type=environment.init_type,
-            outcome=_outcome(record.status, record.error_type),
-            error_type=record.error_type,
+            outcome=_outcome(figures),
         )
         environment.invocation_count += 1
         environment.spans.append(span)
@@ -322,8 +322,8 @@ class Timeline:
         # Counted in the bucket where it started, as the request it is.
         bucket = self._bucket(record.function, record.version, start)
         bucket.count(span)
-        if record.duration_ms is not None:
-            bucket.count_duration(record.duration_ms)
+        if duration_ms is not None:
+            bucket.count_duration(duration_ms)
 
     def _drop_invocation(self) -> None:
         dropped = self._invocations.popleft()

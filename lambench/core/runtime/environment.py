@@ -33,8 +33,9 @@ from lambench.core.runtime.log_capture import MAX_INVOCATION_LOG_BYTES, Invocati
 from lambench.core.runtime.memory import MemoryProbe
 from lambench.core.runtime.memory_watch import WATCHDOG_TICK_S, MemoryWatch
 from lambench.core.runtime.records import Lifecycle, LifecycleRecord, LogRecord
-from lambench.core.runtime.runtime_channel import EXIT, LOG, POLL_S, Invocation, RuntimeChannel, error_type_of
-from lambench.core.runtime.runtime_process import Retiring, RuntimeProcess, reap, start_runtime
+from lambench.core.runtime.runtime_channel import POLL_S, Invocation, error_type_of
+from lambench.core.runtime.runtime_host import RuntimeHost
+from lambench.core.runtime.runtime_process import Retiring, RuntimeProcess
 
 __all__ = [
     "MAX_INVOCATION_LOG_BYTES",
@@ -131,7 +132,6 @@ class ExecutionEnvironment:
         #: The (function, qualifier) whose provisioned concurrency this environment serves, if any.
         self.provisioned_for: tuple[str, str] | None = None
         self._hooks = hooks
-        self._python = python
         self._credentials = credentials
         self._account_environment = account_environment
         self._tmp_dir = tempfile.mkdtemp(prefix=f"lambench-{config.name}-")
@@ -144,10 +144,9 @@ class ExecutionEnvironment:
             publish=hooks.log,
             wants_records=hooks.wants_records,
         )
-        self._channel = RuntimeChannel(on_log=self._read_logs, on_exit=self._note_exit)
+        self._host = RuntimeHost(config, python=python, logs=self._logs, memory=self._memory)
+        self._channel = self._host.channel
         self.runtime_api = self._channel.address
-        self._runtime: RuntimeProcess | None = None
-        self._ever_started = False
         self._retiring = False
         # A provisioned environment's init duration, shown on its first REPORT but not billed there.
         self._provisioned_init_ms: float | None = None
@@ -168,12 +167,12 @@ class ExecutionEnvironment:
     @property
     def pid(self) -> int | None:
         """PID of the runtime process, or None while the environment has none (new or reset)."""
-        return self._runtime.pid if self._runtime else None
+        return self._host.runtime.pid if self._host.runtime else None
 
     @property
     def is_warm(self) -> bool:
         """True if the next invoke needs no init."""
-        return self._runtime is not None and not self._runtime.exited
+        return self._host.runtime is not None and not self._host.runtime.exited
 
     def invoke(self, invocation: Invocation, *, poll: bool = False) -> Outcome:
         """Run one invocation to its end: answer, function error, timeout, crash or OOM.
@@ -189,7 +188,7 @@ class ExecutionEnvironment:
         deadline_ms = int(time.time() * 1000) + timeout_s * 1000
         self._logs.line(platform_logs.start_line(invocation.request_id, self.version))
         self._emit(Lifecycle.INVOKE_START, request_id=invocation.request_id, cold=start.cold)
-        if self._runtime is None:
+        if self._host.runtime is None:
             # Suppressed init: after a failed INIT phase or a reset, the runtime is started again
             # inside this invocation and its time counts against the function timeout.
             again = self._init(
@@ -209,17 +208,17 @@ class ExecutionEnvironment:
         log = self._logs.invocation_log = InvocationLog()
         self._logs.request_id = None
         start = _Start(begun=0.0, cold=False, report_init_ms=None, bill_init=True, log=log)
-        self._pump(0.0)
-        if self._runtime is not None and self._runtime.exited:
+        self._host.pump(0.0)
+        if self._host.runtime is not None and self._host.runtime.exited:
             self._reset("runtime exited while idle")
-        if self._runtime is not None and self._provisioned_init_ms is not None:
+        if self._host.runtime is not None and self._provisioned_init_ms is not None:
             # The first REPORT of a provisioned environment shows its init (observed on AWS); that
             # init was billed as provisioned concurrency, not as part of this invocation.
             start.report_init_ms, start.bill_init = self._provisioned_init_ms, False
         self._provisioned_init_ms = None
-        if self._runtime is None:
+        if self._host.runtime is None:
             start.cold = True
-            if not self._ever_started:
+            if not self._host.ever_started:
                 first = self._init(phase="init", limit_s=INIT_LIMIT_S, request_id=invocation.request_id)
                 if first.ok:
                     start.report_init_ms = first.duration_ms
@@ -235,7 +234,7 @@ class ExecutionEnvironment:
         result = self._init(phase="init", limit_s=limit, request_id=None)
         if result.ok:
             self._provisioned_init_ms = result.duration_ms
-            self._read_logs()
+            self._host.read_logs()
         return result.ok
 
     def retire(self, reason: str, grace_s: float = SHUTDOWN_GRACE_S) -> None:
@@ -253,16 +252,16 @@ class ExecutionEnvironment:
         # From here on no runtime may start: an invoking thread that sees its runtime die must
         # not start another one for a retried init.
         self._retiring = True
-        return self._runtime.proc if self._runtime is not None else None
+        return self._host.runtime.proc if self._host.runtime is not None else None
 
     def finish_retire(self, reason: str) -> None:
         """Second half of a shutdown: kill what is left of the process group and remove `/tmp`."""
         if self.retired:
             return
         self.retired = True
-        if self._runtime is not None:
-            processes.kill_now(self._runtime.proc)
-            self._release_runtime()
+        if self._host.runtime is not None:
+            processes.kill_now(self._host.runtime.proc)
+            self._host.release()
         self._channel.close()
         shutil.rmtree(self._tmp_dir, ignore_errors=True)
         self._emit(Lifecycle.ENVIRONMENT_RETIRED, reason=reason)
@@ -286,18 +285,10 @@ class ExecutionEnvironment:
             credentials=self._credentials,
             account_environment=self._account_environment,
         )
-        runtime = start_runtime(self.config, env, self._python, self._retirement_started)
-        self._runtime = runtime
-        self._channel.live = True
-        if runtime.channel is not None:
-            self._channel.adopt(runtime.channel)
-        self._channel.watch(runtime.log_fd, LOG)
-        if runtime.pidfd is not None:
-            self._channel.watch(runtime.pidfd, EXIT)
-        self._ever_started = True
+        self._host.start(env, self._retirement_started)
 
     def _init(self, *, phase: str, limit_s: float, request_id: str | None) -> _InitResult:
-        if not self._ever_started:
+        if not self._host.ever_started:
             # INIT_START is logged once per environment, before its first START (lambda-facts
             # §5.2); a retried init inside an invocation has only its INIT_REPORT on failure.
             # Where AWS puts that retry relative to START is unconfirmed: lambench runs it after
@@ -317,13 +308,13 @@ class ExecutionEnvironment:
             # exit status a shell would (127 not found, 126 not executable).
             code = 127 if isinstance(exc, FileNotFoundError) else 126
             return self._init_exited(phase, start, request_id, code)
-        runtime = self._runtime
+        runtime = self._host.runtime
         assert runtime is not None
         while self._init_pending(runtime):
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
                 break
-            self._pump(min(remaining, 0.05 if runtime.pidfd is None else remaining))
+            self._host.pump(min(remaining, 0.05 if runtime.pidfd is None else remaining))
         return self._init_outcome(runtime, phase, start, request_id)
 
     def _init_outcome(
@@ -338,7 +329,7 @@ class ExecutionEnvironment:
             body, headers = self._channel.init_error
             error_type = error_type_of(body, headers)
             # The Python runtime exits by itself after reporting; give it a moment, then make sure.
-            self._wait_exit(0.5)
+            self._host.wait_exit(0.5)
             return self._init_failed(phase, start, ERROR, error_type or "Runtime.Unknown", body)
         if runtime.exited:
             return self._init_exited(phase, start, request_id, runtime.exit_code())
@@ -362,7 +353,7 @@ class ExecutionEnvironment:
         self, phase: str, start: float, status: str, error_type: str | None, payload: bytes
     ) -> _InitResult:
         duration = (time.perf_counter() - start) * 1000
-        self._kill_runtime()
+        self._host.kill()
         self._logs.line(platform_logs.init_report_line(duration, phase, status, error_type))
         self._emit(
             Lifecycle.INIT_END, phase=phase, duration_ms=duration, status=status, error_type=error_type
@@ -375,7 +366,7 @@ class ExecutionEnvironment:
 
     def _run(self, invocation: Invocation, deadline: float, deadline_ms: int, poll: bool) -> _Result:
         """Deliver the event and wait for the runtime's answer, its exit, the deadline or the memory limit."""
-        runtime = self._runtime
+        runtime = self._host.runtime
         assert runtime is not None
         next_tick = time.perf_counter() + WATCHDOG_TICK_S
         poll_until = time.perf_counter() + POLL_S if poll else 0.0
@@ -386,7 +377,7 @@ class ExecutionEnvironment:
             if not delivered and self._channel.waiting is not None:
                 delivered = self._channel.deliver(invocation, deadline_ms, poll_hint=hint)
                 if not delivered:
-                    self._wait_exit(0.5)
+                    self._host.wait_exit(0.5)
             result = self._settled(runtime, invocation, deadline)
             if result is not None:
                 return result
@@ -399,10 +390,10 @@ class ExecutionEnvironment:
             if runtime.pidfd is None:
                 wait = min(wait, 0.05)
             if now < poll_until:
-                self._pump(0.0)
+                self._host.pump(0.0)
                 os.sched_yield()
                 continue
-            self._pump(wait)
+            self._host.pump(wait)
 
     def _settled(self, runtime: RuntimeProcess, invocation: Invocation, deadline: float) -> _Result | None:
         """The invocation's result if it has one now: an answer, the runtime's exit or the deadline."""
@@ -454,7 +445,7 @@ class ExecutionEnvironment:
             # On success the runtime wrote its output before posting the answer, so the pipe was
             # already readable in the same wake-up and has been read; after a kill or exit, the
             # last output may still be in flight.
-            self._read_logs()
+            self._host.read_logs()
         self._logs.flush_partial()
         if result.status == TIMEOUT:
             # AWS reports the configured timeout as the duration of a timed-out invocation.
@@ -503,77 +494,10 @@ class ExecutionEnvironment:
         start.report_init_ms = None
         return self._finish(invocation, result, start)
 
-    # -- the runtime process --------------------------------------------------------------------
-
-    def _pump(self, timeout: float) -> None:
-        """Wait up to `timeout` seconds for runtime traffic, output or exit, and handle what came."""
-        self._channel.pump(timeout)
-        runtime = self._runtime
-        if (
-            runtime is not None
-            and runtime.pidfd is None
-            and not runtime.exited
-            and runtime.proc.poll() is not None
-        ):
-            self._note_exit()
-
-    def _read_logs(self) -> None:
-        runtime = self._runtime
-        if runtime is not None and not self._logs.read(runtime.log_fd):
-            self._channel.unwatch(runtime.log_fd)
-
-    def _note_exit(self) -> None:
-        runtime = self._runtime
-        if runtime is None or runtime.exited:
-            return
-        if runtime.proc.poll() is None:
-            # pidfd readable means the process ended; poll() reaps it. Guard against spurious wakeups.
-            try:
-                runtime.proc.wait(timeout=0.1)
-            except subprocess.TimeoutExpired:
-                return
-        runtime.exited = True
-        if runtime.pidfd is not None:
-            self._channel.unwatch(runtime.pidfd)
-        self._read_logs()
-
-    def _wait_exit(self, seconds: float) -> None:
-        runtime = self._runtime
-        deadline = time.perf_counter() + seconds
-        while runtime is not None and not runtime.exited:
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                return
-            self._pump(min(remaining, 0.05))
-
-    def _kill_runtime(self) -> None:
-        runtime = self._runtime
-        if runtime is None:
-            return
-        # The whole process group goes, including anything the handler spawned; leftover output
-        # that is already in the pipe still belongs to this invocation.
-        processes.kill_now(runtime.proc)
-        runtime.exited = True
-        self._read_logs()
-        self._release_runtime()
-
     def _reset(self, reason: str) -> None:
         """Lose the runtime process but keep the environment (and its `/tmp`) for the next invoke."""
-        self._kill_runtime()
+        self._host.kill()
         self._emit(Lifecycle.ENVIRONMENT_RESET, reason=reason)
-
-    def _release_runtime(self) -> None:
-        runtime = self._runtime
-        if runtime is None:
-            return
-        self._channel.drop_connections()
-        for fd in (runtime.log_fd, runtime.pidfd):
-            if fd is not None:
-                self._channel.unwatch(fd)
-        reap(runtime)
-        self._memory.release(runtime.pid)
-        self._runtime = None
-        self._logs.drop_partial()
 
     def _emit(self, kind: Lifecycle, **fields: object) -> None:
         if not self._hooks.wants_records():

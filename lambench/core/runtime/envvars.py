@@ -45,38 +45,11 @@ def build_environment(
     moto's `AWS_ENDPOINT_URL`); the function's own variables win over it, so a template may still
     aim one function elsewhere.
     """
-    code = str(config.code_dir)
-    runtime_dir = str(PYTHON_RUNTIME_DIR)
     layer_dirs = [str(layer) for layer in config.layers]
-    host_path = os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")
-    host_ld = os.environ.get("LD_LIBRARY_PATH", "")
-
     env: dict[str, str] = {}
     # Customer variables first: everything below overrides them where the names collide.
     env.update(config.environment)
-    unreserved_defaults = {
-        "LANG": "en_US.UTF-8",
-        "PATH": os.pathsep.join([host_path, *(os.path.join(d, "bin") for d in layer_dirs)]),
-        "LD_LIBRARY_PATH": os.pathsep.join(
-            p
-            for p in [
-                host_ld,
-                runtime_dir,
-                os.path.join(runtime_dir, "lib"),
-                code,
-                os.path.join(code, "lib"),
-                *(os.path.join(d, "lib") for d in layer_dirs),
-            ]
-            if p
-        ),
-        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
-        # Recorded in every real environment (lambda-facts §2.3): the runtime is not under a shell.
-        "SHLVL": "0",
-    }
-    if not config.is_custom_runtime:
-        unreserved_defaults["PYTHONPATH"] = runtime_dir
-        unreserved_defaults["LC_CTYPE"] = "C.UTF-8"
-    for key, value in unreserved_defaults.items():
+    for key, value in _unreserved_defaults(config, layer_dirs).items():
         env.setdefault(key, value)
     for key, value in (account_environment or {}).items():
         env.setdefault(key, value)
@@ -89,24 +62,7 @@ def build_environment(
         }
     )
     env.update(credentials or FAKE_CREDENTIALS)
-    runtime_vars = {
-        "_HANDLER": config.handler,
-        "AWS_LAMBDA_LOG_GROUP_NAME": config.log_group,
-        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
-        "LAMBDA_TASK_ROOT": code,
-        "LAMBDA_RUNTIME_DIR": runtime_dir,
-        "PWD": code,
-        # The environment's own temporary directory stands in for /tmp.
-        "TMPDIR": tmp_dir,
-    }
-    if not config.is_custom_runtime:
-        runtime_vars["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{config.runtime}"
-    if config.logging.log_format == "JSON":
-        runtime_vars["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
-    level = config.logging.effective_application_level()
-    if level:
-        runtime_vars["AWS_LAMBDA_LOG_LEVEL"] = level
-    env.update(runtime_vars)
+    env.update(_runtime_variables(config, log_stream, tmp_dir))
     env.update(
         {
             "AWS_REGION": config.region,
@@ -128,3 +84,57 @@ def build_environment(
         if key in os.environ and key not in env:
             env[key] = os.environ[key]
     return env
+
+
+def _unreserved_defaults(config: FunctionConfig, layer_dirs: list[str]) -> dict[str, str]:
+    """Platform defaults a function's own variables may override (PATH, LANG, the library path)."""
+    code = str(config.code_dir)
+    runtime_dir = str(PYTHON_RUNTIME_DIR)
+    host_path = os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")
+    host_ld = os.environ.get("LD_LIBRARY_PATH", "")
+    defaults = {
+        "LANG": "en_US.UTF-8",
+        "PATH": os.pathsep.join([host_path, *(os.path.join(d, "bin") for d in layer_dirs)]),
+        "LD_LIBRARY_PATH": os.pathsep.join(
+            p
+            for p in [
+                host_ld,
+                runtime_dir,
+                os.path.join(runtime_dir, "lib"),
+                code,
+                os.path.join(code, "lib"),
+                *(os.path.join(d, "lib") for d in layer_dirs),
+            ]
+            if p
+        ),
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        # Recorded in every real environment (lambda-facts §2.3): the runtime is not under a shell.
+        "SHLVL": "0",
+    }
+    if not config.is_custom_runtime:
+        defaults["PYTHONPATH"] = runtime_dir
+        defaults["LC_CTYPE"] = "C.UTF-8"
+    return defaults
+
+
+def _runtime_variables(config: FunctionConfig, log_stream: str, tmp_dir: str) -> dict[str, str]:
+    """The reserved variables that describe the handler, its code, its logs and `/tmp`."""
+    code = str(config.code_dir)
+    variables = {
+        "_HANDLER": config.handler,
+        "AWS_LAMBDA_LOG_GROUP_NAME": config.log_group,
+        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
+        "LAMBDA_TASK_ROOT": code,
+        "LAMBDA_RUNTIME_DIR": str(PYTHON_RUNTIME_DIR),
+        "PWD": code,
+        # The environment's own temporary directory stands in for /tmp.
+        "TMPDIR": tmp_dir,
+    }
+    if not config.is_custom_runtime:
+        variables["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{config.runtime}"
+    if config.logging.log_format == "JSON":
+        variables["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+    level = config.logging.effective_application_level()
+    if level:
+        variables["AWS_LAMBDA_LOG_LEVEL"] = level
+    return variables

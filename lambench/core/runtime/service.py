@@ -201,16 +201,7 @@ class LocalLambda:
         description: str = "",
     ) -> Alias:
         """CreateAlias, with an optional `{version: weight}` routing configuration."""
-        config = self.get_function(name)
-        return self._versions.put_alias(
-            name,
-            alias,
-            version=version,
-            weights=weights or {},
-            description=description,
-            create=True,
-            region=config.region,
-        )
+        return self._put_alias(name, alias, True, version, weights or {}, description)
 
     def update_alias(
         self,
@@ -222,15 +213,26 @@ class LocalLambda:
         description: str | None = None,
     ) -> Alias:
         """UpdateAlias; `None` keeps a field as it is, `weights={}` removes the routing."""
-        config = self.get_function(name)
+        return self._put_alias(name, alias, False, version, weights, description)
+
+    def _put_alias(
+        self,
+        name: str,
+        alias: str,
+        create: bool,
+        version: str | None,
+        weights: Mapping[str, float] | None,
+        description: str | None,
+    ) -> Alias:
+        region = self.get_function(name).region
         return self._versions.put_alias(
             name,
             alias,
             version=version,
             weights=weights,
             description=description,
-            create=False,
-            region=config.region,
+            create=create,
+            region=region,
         )
 
     def delete_alias(self, name: str, alias: str) -> None:

@@ -24,12 +24,12 @@ test: bytecode
 	$(BIN)/python -m pytest -q
 
 check: $(STAMP)
-	$(BIN)/ruff check lambench tests
-	$(BIN)/ruff format --check lambench tests
+	$(BIN)/ruff check lambench tests benchmarks
+	$(BIN)/ruff format --check lambench tests benchmarks
 	$(BIN)/mypy
 
 bench: bytecode
-	$(BIN)/python -m lambench.bench
+	$(BIN)/python -m benchmarks.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -22,8 +22,8 @@ from lambench.core.backends.base import Backend
 from lambench.core.backends.local import LocalBackend
 from lambench.tui.app import LambenchApp
 from lambench.tui.visualizer import VisualizerScreen
-from lambench.tui.visualizer_metrics import MetricsPanel
-from lambench.tui.visualizer_widgets import TimelineChart
+from lambench.tui.visualizer.metrics import MetricsPanel
+from lambench.tui.visualizer.widgets import TimelineChart
 from lambench.tui.widgets import FunctionsPanel, LogsPanel, ResultView
 from tests.helpers import python_function, simultaneously
 from tests.moto_fixtures import REGION, isolate_aws_environment

@@ -24,10 +24,10 @@ from lambench.core.timeline.spans import EnvironmentSpan, InvocationSpan
 from lambench.tui.app import LambenchApp
 from lambench.tui.session import Session
 from lambench.tui.visualizer import VisualizerScreen
-from lambench.tui.visualizer_account import METRICS_WINDOW_S, TailCursor, metrics_window_s
-from lambench.tui.visualizer_metrics import MetricsPanel, metrics_rows
-from lambench.tui.visualizer_view import Axis, TimeWindow, axis_labels, environment_cells
-from lambench.tui.visualizer_widgets import TimelineChart
+from lambench.tui.visualizer.account import METRICS_WINDOW_S, TailCursor, metrics_window_s
+from lambench.tui.visualizer.metrics import MetricsPanel, metrics_rows
+from lambench.tui.visualizer.view import Axis, TimeWindow, axis_labels, environment_cells
+from lambench.tui.visualizer.widgets import TimelineChart
 from tests.helpers import copy_demo
 from tests.moto_fixtures import closed_port, isolate_aws_environment
 from tests.tui_helpers import demo_opener, wait_until

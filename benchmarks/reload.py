@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from lambench.bench_stats import percentile
+from benchmarks.stats import percentile
 from lambench.core.config import FunctionConfig
 from lambench.core.reload import HotReloader
 from lambench.core.runtime.records import ReloadRecord

@@ -1,5 +1,5 @@
 """What every `make bench` section computes the same way (kept apart so the sections can import it
-without importing `lambench.bench`, which imports them)."""
+without importing `benchmarks.run`, which imports them)."""
 
 from __future__ import annotations
 

@@ -29,11 +29,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from lambench.bench_backends import backend_figures
-from lambench.bench_logs import log_figures
-from lambench.bench_reload import reload_figures
-from lambench.bench_stats import percentile
-from lambench.bench_tui import tui_figures
+from benchmarks.backends import backend_figures
+from benchmarks.logs import log_figures
+from benchmarks.reload import reload_figures
+from benchmarks.stats import percentile
+from benchmarks.tui import tui_figures
 from lambench.core.config import FunctionConfig
 from lambench.core.runtime.figures import InvocationFigures
 from lambench.core.runtime.service import LocalLambda

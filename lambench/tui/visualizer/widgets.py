@@ -18,7 +18,7 @@ from textual.widgets import Input, Label, ProgressBar, Static
 
 from lambench.core.load import LoadProgress
 from lambench.core.timeline.spans import Snapshot, Summary
-from lambench.tui.visualizer_view import (
+from lambench.tui.visualizer.view import (
     Axis,
     Cell,
     axis_labels,

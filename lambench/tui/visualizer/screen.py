@@ -37,7 +37,7 @@ from lambench.core.runtime.service import LocalLambda
 from lambench.core.timeline.spans import Snapshot
 from lambench.core.timeline.store import Timeline
 from lambench.tui.session import Session
-from lambench.tui.visualizer_account import (
+from lambench.tui.visualizer.account import (
     HISTORY_S,
     METRICS_EVERY_S,
     METRICS_PERIOD_S,
@@ -46,7 +46,7 @@ from lambench.tui.visualizer_account import (
     metrics_window_s,
     one_line,
 )
-from lambench.tui.visualizer_actions import (
+from lambench.tui.visualizer.actions import (
     ActionError,
     current_provisioned,
     export_directory,
@@ -58,7 +58,7 @@ from lambench.tui.visualizer_actions import (
     set_provisioned,
     set_reserved,
 )
-from lambench.tui.visualizer_messages import (
+from lambench.tui.visualizer.messages import (
     VisualizerExported,
     VisualizerExportFailed,
     VisualizerInvoked,
@@ -72,9 +72,9 @@ from lambench.tui.visualizer_messages import (
     VisualizerTailFailed,
     VisualizerTailNotice,
 )
-from lambench.tui.visualizer_metrics import MetricsPanel
-from lambench.tui.visualizer_view import TimeWindow
-from lambench.tui.visualizer_widgets import ConcurrencyChart, LoadPanel, TimelineChart, stats_text
+from lambench.tui.visualizer.metrics import MetricsPanel
+from lambench.tui.visualizer.view import TimeWindow
+from lambench.tui.visualizer.widgets import ConcurrencyChart, LoadPanel, TimelineChart, stats_text
 from lambench.tui.widgets import TitleBar, status_line
 
 #: How often the picture is redrawn from a fresh snapshot, and the load's progress polled.

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from lambench.bench_stats import percentile
+from benchmarks.stats import percentile
 
 REPO = Path(__file__).resolve().parent.parent
 # A minimal Textual app: the baseline for start-up to first paint.

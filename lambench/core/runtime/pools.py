@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from lambench.core.config import FunctionConfig
 from lambench.core.runtime import errors, processes
 from lambench.core.runtime.concurrency import AccountConcurrency
-from lambench.core.runtime.environment import ExecutionEnvironment
+from lambench.core.runtime.environment import SHUTDOWN_GRACE_S, ExecutionEnvironment
 from lambench.core.runtime.housekeeper import Housekeeper
 from lambench.core.runtime.invoke_api import InvokeTarget
 from lambench.core.runtime.provisioned import IN_PROGRESS, ProvisionedPool, ProvisionedStatus
@@ -428,7 +428,7 @@ def retire_all(envs: Iterable[ExecutionEnvironment], reason: str) -> None:
     envs = list(envs)
     procs = [p for p in (env.begin_retire() for env in envs) if p is not None]
     if procs:
-        processes.terminate_all(procs, grace_s=0.3)
+        processes.terminate_all(procs, grace_s=SHUTDOWN_GRACE_S)
     for env in envs:
         env.finish_retire(reason)
 

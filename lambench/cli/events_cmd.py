@@ -6,38 +6,33 @@ import argparse
 import json
 import sys
 import textwrap
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lambench.cli.common import UserError, add_project_option
+from lambench.cli.event_options import add_param_option, event_errors, find_template, render_template
 
 if TYPE_CHECKING:
     from lambench.core.events import EventTemplate, SavedEvent
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the `events` command and its subcommands."""
-    parser = subparsers.add_parser(
-        "events",
-        help="event templates for every Lambda trigger, and saved test events",
-        description=(
-            "Built-in templates render the events AWS services send to Lambda, with fresh ids,\n"
-            "current timestamps and derived fields (md5 digests, sizes, ARNs, encodings) kept\n"
-            "consistent. Saved events live in the project: .lambench/events/FUNCTION/NAME.json\n"
-            "for one function and .lambench/shared-events/NAME.json for all of them."
-        ),
-        epilog=(
-            "examples:\n"
-            "  lambench events list --service sqs\n"
-            "  lambench events show s3 object-created\n"
-            "  lambench events generate sqs/receive-message --param records=3 --param body='{\"id\": 7}'\n"
-            "  lambench events save s3-processor upload --from s3/object-created --param key='a b.jpg'\n"
-            "  lambench invoke s3-processor --saved-event upload"
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the `events` command's description and options (`cli.commands` names it)."""
+    parser.description = (
+        "Built-in templates render the events AWS services send to Lambda, with fresh ids,\n"
+        "current timestamps and derived fields (md5 digests, sizes, ARNs, encodings) kept\n"
+        "consistent. Saved events live in the project: .lambench/events/FUNCTION/NAME.json\n"
+        "for one function and .lambench/shared-events/NAME.json for all of them."
     )
+    parser.epilog = (
+        "examples:\n"
+        "  lambench events list --service sqs\n"
+        "  lambench events show s3 object-created\n"
+        "  lambench events generate sqs/receive-message --param records=3 --param body='{\"id\": 7}'\n"
+        "  lambench events save s3-processor upload --from s3/object-created --param key='a b.jpg'\n"
+        "  lambench invoke s3-processor --saved-event upload"
+    )
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.set_defaults(run=lambda args: _print_help(parser))
     commands = parser.add_subparsers(dest="events_command", metavar="SUBCOMMAND")
 
@@ -147,53 +142,6 @@ def _add_template_argument(parser: argparse.ArgumentParser) -> None:
         "service", metavar="SERVICE", help="service key, e.g. s3 (or SERVICE/NAME in one word)"
     )
     parser.add_argument("name", nargs="?", metavar="NAME", help="template name, e.g. object-created")
-
-
-def add_param_option(parser: argparse.ArgumentParser) -> None:
-    """`--param KEY=VALUE`, repeatable; shared with `lambench invoke --event-template`."""
-    parser.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a template parameter (repeatable); objects and arrays are given as JSON",
-    )
-
-
-def parse_params(pairs: list[str]) -> dict[str, str]:
-    """`KEY=VALUE` strings as a dict; the template checks and types each value."""
-    params: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise UserError(f"--param takes KEY=VALUE, not {pair!r}")
-        params[key.strip()] = value
-    return params
-
-
-@contextmanager
-def event_errors() -> Iterator[None]:
-    """Turn the events core's user-facing errors into one-line `UserError`s."""
-    from lambench.core.events import EventError
-
-    try:
-        yield
-    except EventError as exc:
-        raise UserError(str(exc)) from None
-
-
-def find_template(service: str, name: str | None) -> EventTemplate:
-    """A built-in template; unknown names become a one-line error listing the choices."""
-    from lambench.core.events import Catalog
-
-    with event_errors():
-        return Catalog.builtin().get(service, name)
-
-
-def render_template(template: EventTemplate, pairs: list[str]) -> Any:
-    """The template's event with `--param` values; a bad value is a one-line error."""
-    with event_errors():
-        return template.render(parse_params(pairs))
 
 
 def run_list(args: argparse.Namespace) -> int:

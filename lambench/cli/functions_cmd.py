@@ -11,16 +11,12 @@ from lambench.cli.backend_options import add_backend_options, check_backend_opti
 from lambench.cli.common import UserError, add_project_option, load_functions, print_table
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the `functions` command."""
-    parser = subparsers.add_parser(
-        "functions",
-        help="list the functions, or show one in detail",
-        description=(
-            "List the functions of the project's template.yaml (or, with --backend aws, of a real "
-            "account), or show one function's configuration, versions, aliases, concurrency and tags. "
-            "Values of secret-looking environment variables are masked unless --show-secrets is given."
-        ),
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the `functions` command's description and options (`cli.commands` names it)."""
+    parser.description = (
+        "List the functions of the project's template.yaml (or, with --backend aws, of a real "
+        "account), or show one function's configuration, versions, aliases, concurrency and tags. "
+        "Values of secret-looking environment variables are masked unless --show-secrets is given."
     )
     parser.add_argument("name", nargs="?", metavar="NAME", help="show this function in detail")
     add_project_option(parser)

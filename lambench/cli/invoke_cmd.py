@@ -19,23 +19,19 @@ from lambench.cli.common import (
     require_function,
     service_errors,
 )
-from lambench.cli.events_cmd import add_param_option, event_errors
+from lambench.cli.event_options import add_param_option, event_errors
 
 if TYPE_CHECKING:
     from lambench.core.runtime.invoke_api import InvokeResult
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the `invoke` command."""
-    parser = subparsers.add_parser(
-        "invoke",
-        help="invoke a function locally",
-        description=(
-            "Invoke a function on the local engine. The response payload goes to stdout and the "
-            "invocation's logs (START, your output, END, REPORT) to stderr. The exit status is 0 on "
-            "success, 1 on a function error and 2 on a usage error. The event comes from --event, "
-            "--event-json, --event-template, --saved-event or standard input; with none of them it is {}."
-        ),
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the `invoke` command's description and options (`cli.commands` names it)."""
+    parser.description = (
+        "Invoke a function on the local engine. The response payload goes to stdout and the "
+        "invocation's logs (START, your output, END, REPORT) to stderr. The exit status is 0 on "
+        "success, 1 on a function error and 2 on a usage error. The event comes from --event, "
+        "--event-json, --event-template, --saved-event or standard input; with none of them it is {}."
     )
     parser.add_argument(
         "name",
@@ -92,7 +88,7 @@ def read_event(args: argparse.Namespace, function: str) -> bytes:
     if args.param and args.event_template is None:
         raise UserError("--param sets a template's parameters; use it with --event-template")
     if args.event_template is not None:
-        from lambench.cli.events_cmd import find_template, render_template
+        from lambench.cli.event_options import find_template, render_template
 
         event = render_template(find_template(args.event_template, None), args.param)
         return json.dumps(event, ensure_ascii=False).encode()
@@ -200,7 +196,7 @@ def _run_watch(
     import time
 
     from lambench.cli.common import open_local_backend
-    from lambench.cli.watch_cmd import describe, hot_reload, until_interrupted
+    from lambench.cli.hot_reload import describe, hot_reload, until_interrupted
     from lambench.core.runtime.errors import LambdaServiceError
     from lambench.core.runtime.records import ReloadRecord
 

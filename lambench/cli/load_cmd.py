@@ -31,23 +31,19 @@ TIMELINE_WIDTH = 80
 TIMELINE_ROWS = 24
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the `load` command."""
-    parser = subparsers.add_parser(
-        "load",
-        help="drive a function with many invokes; show throttles, cold starts and cost",
-        description=(
-            "Send synchronous invokes to a function on the local engine and report what happened: "
-            "counts, cold starts, duration percentiles, peak concurrency, throttles and cost, and a "
-            "timeline with one row per execution environment. Choose one way to send: "
-            "--requests N [--concurrency C], --rate R --duration S, or --burst N. Ctrl-C stops "
-            "sending, waits for the invokes in flight and prints the partial figures."
-        ),
-        epilog=(
-            "examples:  lambench load slow --burst 20 --reserved 5   |   "
-            "lambench load hello --requests 10000 --concurrency 8   |   "
-            "lambench load heavy-init:live --rate 20 --duration 5"
-        ),
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the `load` command's description and options (`cli.commands` names it)."""
+    parser.description = (
+        "Send synchronous invokes to a function on the local engine and report what happened: "
+        "counts, cold starts, duration percentiles, peak concurrency, throttles and cost, and a "
+        "timeline with one row per execution environment. Choose one way to send: "
+        "--requests N [--concurrency C], --rate R --duration S, or --burst N. Ctrl-C stops "
+        "sending, waits for the invokes in flight and prints the partial figures."
+    )
+    parser.epilog = (
+        "examples:  lambench load slow --burst 20 --reserved 5   |   "
+        "lambench load hello --requests 10000 --concurrency 8   |   "
+        "lambench load heavy-init:live --rate 20 --duration 5"
     )
     parser.add_argument(
         "name", metavar="FUNCTION[:QUALIFIER]", help="the function, optionally with a version or alias"

@@ -14,7 +14,7 @@ from typing import TextIO
 
 from lambench.cli.backend_options import add_backend_options, open_backend
 from lambench.cli.common import UserError, add_project_option
-from lambench.cli.watch_cmd import interruptible
+from lambench.cli.hot_reload import interruptible
 from lambench.core.logs.model import LEVELS, LogBatch, LogLine, LogQuery
 from lambench.core.logs.parse import is_platform_line
 
@@ -35,19 +35,15 @@ _PLATFORM_STYLE = "\x1b[36m"
 _DIM = "\x1b[2m"
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the `logs` command."""
-    parser = subparsers.add_parser(
-        "logs",
-        help="print or follow a function's log",
-        description=(
-            "Print a function's log lines (platform lines and your output), oldest first, with the time "
-            "and the environment (log stream) each came from. Locally the log is the project's "
-            "(.lambench/logs/, written by every lambench command that runs functions, so --follow in one "
-            "terminal shows invokes made in another); with --backend aws it is the function's CloudWatch "
-            "log group, followed with Live Tail where allowed and by polling otherwise. Colored by level "
-            "on a terminal, plain when piped."
-        ),
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the `logs` command's description and options (`cli.commands` names it)."""
+    parser.description = (
+        "Print a function's log lines (platform lines and your output), oldest first, with the time "
+        "and the environment (log stream) each came from. Locally the log is the project's "
+        "(.lambench/logs/, written by every lambench command that runs functions, so --follow in one "
+        "terminal shows invokes made in another); with --backend aws it is the function's CloudWatch "
+        "log group, followed with Live Tail where allowed and by polling otherwise. Colored by level "
+        "on a terminal, plain when piped."
     )
     parser.add_argument(
         "name", nargs="?", metavar="FN", help="the function (every function when omitted, local only)"

@@ -20,8 +20,10 @@ _TOP_LEVEL_FLAGS = ("-h", "--help", "--version", "--endpoint")
 EXIT_BACKEND = 3
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, with one subcommand per module."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser, with every command listed and only `command`'s options added."""
+    from lambench.cli.commands import add_commands
+
     parser = argparse.ArgumentParser(
         prog="lambench",
         description=(
@@ -33,61 +35,35 @@ def build_parser() -> argparse.ArgumentParser:
             "error, 2 a usage error, 3 an error from AWS (credentials, permissions, network)."
         ),
     )
-    from lambench.cli import (
-        events_cmd,
-        functions_cmd,
-        invoke_cmd,
-        load_cmd,
-        logs_cmd,
-        metrics_cmd,
-        serve_cmd,
-        tui_cmd,
-        versions_cmd,
-        watch_cmd,
-    )
-
     parser.add_argument("--version", action="version", version=f"lambench {__version__}")
     parser.add_argument(
         "--endpoint",
         action="store_true",
         help="print the endpoint of the embedded account 'lambench serve' runs for this directory, and exit",
     )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    functions_cmd.register(subparsers)
-    invoke_cmd.register(subparsers)
-    events_cmd.register(subparsers)
-    versions_cmd.register(subparsers)
-    load_cmd.register(subparsers)
-    logs_cmd.register(subparsers)
-    metrics_cmd.register(subparsers)
-    serve_cmd.register(subparsers)
-    watch_cmd.register(subparsers)
-    tui_cmd.register(subparsers)
+    add_commands(parser.add_subparsers(dest="command", metavar="COMMAND"), command)
     return parser
 
 
-def _tui_parser() -> argparse.ArgumentParser:
-    from lambench.cli import tui_cmd
-
-    parser = argparse.ArgumentParser(prog="lambench", description="lambench's terminal UI")
-    parser.set_defaults(endpoint=False)
-    tui_cmd.register(parser.add_subparsers(dest="command", metavar="COMMAND"))
-    return parser
+def _command_named(argv: Sequence[str]) -> str | None:
+    """The command `argv` runs: its first word that is not a top-level flag."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the process exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    # `lambench [--project DIR] [--theme T] ...` with no command opens the TUI. Only the TUI's
-    # parser is built then: the other commands' modules are not imported before the first paint.
+    # `lambench [--project DIR] [--theme T] ...` with no command opens the TUI. Only the command
+    # being run is configured: the other commands' modules are never imported.
     if not argv or (argv[0].startswith("-") and argv[0] not in _TOP_LEVEL_FLAGS):
-        parser = _tui_parser()
         argv = ["tui", *argv]
-    else:
-        parser = build_parser()
+    parser = build_parser(_command_named(argv))
     args = parser.parse_args(argv)
     if args.endpoint and not getattr(args, "run", None):
-        args = parser.parse_args(["env", "--endpoint"])
+        args = build_parser("env").parse_args(["env", "--endpoint"])
     if not getattr(args, "run", None):
         parser.print_help()
         return 2

@@ -12,17 +12,13 @@ from lambench.cli.common import UserError, add_project_option
 from lambench.cli.logs_cmd import parse_since
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the `metrics` command."""
-    parser = subparsers.add_parser(
-        "metrics",
-        help="print a function's CloudWatch metrics for a window",
-        description=(
-            "Print Invocations, Errors, Throttles, Duration p50/p99 and the peak of ConcurrentExecutions "
-            "(namespace AWS/Lambda) for one function over a window. Locally they come from the embedded "
-            "account's CloudWatch, which lambench fills as functions run in this process or in a running "
-            "'lambench serve'; with --backend aws, from the account's CloudWatch (one GetMetricData call)."
-        ),
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the `metrics` command's description and options (`cli.commands` names it)."""
+    parser.description = (
+        "Print Invocations, Errors, Throttles, Duration p50/p99 and the peak of ConcurrentExecutions "
+        "(namespace AWS/Lambda) for one function over a window. Locally they come from the embedded "
+        "account's CloudWatch, which lambench fills as functions run in this process or in a running "
+        "'lambench serve'; with --backend aws, from the account's CloudWatch (one GetMetricData call)."
     )
     parser.add_argument("name", metavar="FN", help="the function")
     add_project_option(parser)

@@ -12,38 +12,33 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lambench.cli.common import UserError, add_project_option, load_project_functions, open_local_backend
-from lambench.cli.watch_cmd import describe, hot_reload, interruptible
+from lambench.cli.hot_reload import describe, hot_reload, interruptible
 
 if TYPE_CHECKING:
     from lambench.core.backends.local import LocalBackend
     from lambench.core.cloud_resources import CloudResource
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the `serve` and `env` commands."""
-    serve = subparsers.add_parser(
-        "serve",
-        help="run the project's embedded AWS account until Ctrl-C",
-        description=(
-            "Start the project's embedded account (moto on 127.0.0.1) with the template's buckets, queues, "
-            "tables and topics, and its functions registered and invocable through the Lambda API on "
-            "lambench's engine. While it runs, other lambench commands of the project (invoke, load) use "
-            "this account instead of a private one, so what handlers write can be inspected afterwards, "
-            "and 'lambench env' prints the variables that point the AWS CLI at it."
-        ),
+def configure_serve(serve: argparse.ArgumentParser) -> None:
+    """Add the `serve` command's description and options (`cli.commands` names it)."""
+    serve.description = (
+        "Start the project's embedded account (moto on 127.0.0.1) with the template's buckets, queues, "
+        "tables and topics, and its functions registered and invocable through the Lambda API on "
+        "lambench's engine. While it runs, other lambench commands of the project (invoke, load) use "
+        "this account instead of a private one, so what handlers write can be inspected afterwards, "
+        "and 'lambench env' prints the variables that point the AWS CLI at it."
     )
     add_project_option(serve)
     serve.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
     serve.set_defaults(run=run_serve)
 
-    env = subparsers.add_parser(
-        "env",
-        help="print the variables that point the AWS CLI at the running embedded account",
-        description=(
-            "Print 'export' lines for AWS_ENDPOINT_URL, fake credentials and the region of the account a "
-            "running 'lambench serve' holds for the project; eval them in a shell "
-            '(eval "$(lambench env)") and the AWS CLI, boto3 and the SDKs talk to it.'
-        ),
+
+def configure_env(env: argparse.ArgumentParser) -> None:
+    """Add the `env` command's description and options (`cli.commands` names it)."""
+    env.description = (
+        "Print 'export' lines for AWS_ENDPOINT_URL, fake credentials and the region of the account a "
+        "running 'lambench serve' holds for the project; eval them in a shell "
+        '(eval "$(lambench env)") and the AWS CLI, boto3 and the SDKs talk to it.'
     )
     add_project_option(env)
     form = env.add_mutually_exclusive_group()

@@ -13,16 +13,12 @@ if TYPE_CHECKING:
     from lambench.core.backends.base import Backend
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the `tui` command (what `lambench` alone runs)."""
-    parser = subparsers.add_parser(
-        "tui",
-        help="open the terminal UI (the default when no command is given)",
-        description=(
-            "Open lambench's terminal UI on the project: functions, the event editor, results, live logs "
-            "and hot reload. With --backend aws it shows a real account's functions and logs; invoking "
-            "them needs --allow-invoke."
-        ),
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the `tui` command's description and options (`cli.commands` names it)."""
+    parser.description = (
+        "Open lambench's terminal UI on the project: functions, the event editor, results, live logs "
+        "and hot reload. With --backend aws it shows a real account's functions and logs; invoking "
+        "them needs --allow-invoke."
     )
     add_project_option(parser)
     parser.add_argument(
@@ -67,7 +63,7 @@ def open_for_tui(args: argparse.Namespace) -> Backend:
     """The backend the options choose, with hot reload running for a local project (worker thread)."""
     if args.backend == "aws":
         return aws_backend(args)
-    from lambench.cli.watch_cmd import start_hot_reload
+    from lambench.cli.hot_reload import start_hot_reload
 
     loaded = load_project_functions(args)
     # Every AutoPublishAlias is kept current (the TUI may invoke any alias); nothing is provisioned

@@ -28,15 +28,11 @@ if TYPE_CHECKING:
     from lambench.core.runtime.versions import Version
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the `versions` and `aliases` commands."""
-    versions = subparsers.add_parser(
-        "versions",
-        help="publish and list versions of a function",
-        description=(
-            "Versions are immutable snapshots of a function's code and configuration: later edits to "
-            "the code do not change them. Invoke one with 'lambench invoke FUNCTION:N'."
-        ),
+def configure_versions(versions: argparse.ArgumentParser) -> None:
+    """Add the `versions` command's description and options (`cli.commands` names it)."""
+    versions.description = (
+        "Versions are immutable snapshots of a function's code and configuration: later edits to "
+        "the code do not change them. Invoke one with 'lambench invoke FUNCTION:N'."
     )
     commands = versions.add_subparsers(dest="versions_command", metavar="COMMAND", required=True)
     publish = commands.add_parser(
@@ -56,13 +52,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _common(listing)
     listing.set_defaults(run=run_list_versions)
 
-    aliases = subparsers.add_parser(
-        "aliases",
-        help="create, update, list and delete aliases",
-        description=(
-            "An alias names a version, and may send a share of its requests to a second version "
-            "(--weight 2=0.1 sends 10%% to version 2). Invoke one with 'lambench invoke FUNCTION:ALIAS'."
-        ),
+
+def configure_aliases(aliases: argparse.ArgumentParser) -> None:
+    """Add the `aliases` command's description and options (`cli.commands` names it)."""
+    aliases.description = (
+        "An alias names a version, and may send a share of its requests to a second version "
+        "(--weight 2=0.1 sends 10% to version 2). Invoke one with 'lambench invoke FUNCTION:ALIAS'."
     )
     alias_commands = aliases.add_subparsers(dest="aliases_command", metavar="COMMAND", required=True)
     for action in ("create", "update"):

@@ -1,0 +1,68 @@
+"""The table of lambench's commands: each one's name and one-line help, and where its options live.
+
+The top-level parser is built from this table alone, so `lambench --help`, `--version` and an
+unknown command import no command module; the one command being run is configured by its own
+module (`configure` there), imported only then.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One subcommand: its name, its line in `lambench --help`, and the function that adds its options."""
+
+    name: str
+    help: str
+    module: str
+    configure: str = "configure"
+
+    def configure_parser(self, parser: argparse.ArgumentParser) -> None:
+        """Import the command's module and let it add its description, options and `run`."""
+        configure: Callable[[argparse.ArgumentParser], None] = getattr(
+            importlib.import_module(self.module), self.configure
+        )
+        configure(parser)
+
+
+def _command(name: str, help: str, module: str, configure: str = "configure") -> Command:
+    return Command(name, help, f"lambench.cli.{module}", configure)
+
+
+#: In the order `lambench --help` lists them.
+COMMANDS: tuple[Command, ...] = (
+    _command("functions", "list the functions, or show one in detail", "functions_cmd"),
+    _command("invoke", "invoke a function locally", "invoke_cmd"),
+    _command("events", "event templates for every Lambda trigger, and saved test events", "events_cmd"),
+    _command("versions", "publish and list versions of a function", "versions_cmd", "configure_versions"),
+    _command("aliases", "create, update, list and delete aliases", "versions_cmd", "configure_aliases"),
+    _command("load", "drive a function with many invokes; show throttles, cold starts and cost", "load_cmd"),
+    _command("logs", "print or follow a function's log", "logs_cmd"),
+    _command("metrics", "print a function's CloudWatch metrics for a window", "metrics_cmd"),
+    _command("serve", "run the project's embedded AWS account until Ctrl-C", "serve_cmd", "configure_serve"),
+    _command(
+        "env",
+        "print the variables that point the AWS CLI at the running embedded account",
+        "serve_cmd",
+        "configure_env",
+    ),
+    _command("watch", "print hot reloads as files change, until Ctrl-C", "watch_cmd"),
+    _command("tui", "open the terminal UI (the default when no command is given)", "tui_cmd"),
+)
+
+BY_NAME: dict[str, Command] = {command.name: command for command in COMMANDS}
+
+
+def add_commands(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], selected: str | None
+) -> None:
+    """Add every command to `subparsers`; only `selected` (if any) gets its options."""
+    for command in COMMANDS:
+        parser = subparsers.add_parser(command.name, help=command.help)
+        if command.name == selected:
+            command.configure_parser(parser)

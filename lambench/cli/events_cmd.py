@@ -35,7 +35,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.set_defaults(run=lambda args: _print_help(parser))
     commands = parser.add_subparsers(dest="events_command", metavar="SUBCOMMAND")
+    _add_template_commands(commands)
+    _add_saved_event_commands(commands)
 
+
+def _add_template_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`events list`, `events show` and `events generate`."""
     listing = commands.add_parser(
         "list",
         help="list the templates and the saved events",
@@ -72,6 +77,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     generate.add_argument("--compact", action="store_true", help="one line instead of indented JSON")
     generate.set_defaults(run=run_generate)
 
+
+def _add_saved_event_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`events save`, `events rename` and `events delete`."""
     save = _saved_event_command(
         commands,
         "save",

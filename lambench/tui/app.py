@@ -16,7 +16,10 @@ from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Footer
 
+from lambench.tui.log_actions import LogPaneActions
 from lambench.tui.messages import BackendFailed, BackendReady, InvokeFailed, InvokeFinished
+from lambench.tui.palette import help_keys, main_commands, theme_commands
+from lambench.tui.qualifiers import QualifierChoice
 from lambench.tui.themes import DEFAULT_THEME, load_themes
 from lambench.tui.widgets import EventEditor, FunctionsPanel, LogsPanel, ResultView, TitleBar
 
@@ -41,7 +44,7 @@ TICK_S = 0.1
 ENVIRONMENTS_EVERY_S = 0.3
 
 
-class LambenchApp(App[None]):
+class LambenchApp(LogPaneActions, QualifierChoice, App[None]):
     """Functions, event, result and live logs of one backend."""
 
     CSS_PATH = "lambench.tcss"
@@ -178,11 +181,6 @@ class LambenchApp(App[None]):
 
     # -- actions --------------------------------------------------------------------------------
 
-    def _target(self, function: str) -> str:
-        """`function`, or `function:qualifier` when a version or alias was chosen for it."""
-        qualifier = self.qualifiers.get(function)
-        return f"{function}:{qualifier}" if qualifier and qualifier != "$LATEST" else function
-
     def _selected(self) -> str | None:
         try:
             return self.query_one(FunctionsPanel).selected
@@ -309,55 +307,6 @@ class LambenchApp(App[None]):
 
         self.push_screen(SaveEventScreen(self._project_dir, function, editor.text), callback=saved)
 
-    def action_choose_qualifier(self) -> None:
-        """Pick the version or alias the selected function is invoked as."""
-        function = self._selected()
-        if self.session is None or function is None:
-            self.notify("no function selected yet", severity="warning")
-            return
-        self._load_qualifiers(function)
-
-    @work(thread=True, group="describe")
-    def _load_qualifiers(self, function: str) -> None:
-        assert self.session is not None
-        try:
-            detail = self.session.backend.describe_function(function)
-        except Exception as exc:
-            self.call_from_thread(self.notify, str(getattr(exc, "message", exc)), severity="error")
-            return
-        choices = [(v.version, v.description) for v in detail.versions]
-        for alias in detail.aliases:
-            weights = ", ".join(f"{version} at {weight:.0%}" for version, weight in alias.weights.items())
-            choices.append((alias.name, f"alias of {alias.version}" + (f" (+ {weights})" if weights else "")))
-        self.call_from_thread(self._ask_qualifier, function, choices)
-
-    def _ask_qualifier(self, function: str, choices: list[tuple[str, str]]) -> None:
-        def chosen(value: str | None) -> None:
-            if value is None:
-                return
-            self.qualifiers[function] = value
-            self._show_target()
-
-        from lambench.tui.dialogs import QualifierScreen
-
-        current = self.qualifiers.get(function, "$LATEST")
-        self.push_screen(QualifierScreen(function, choices, current), chosen)
-
-    def _show_target(self) -> None:
-        function = self._selected()
-        qualifier = self.qualifiers.get(function or "", "$LATEST")
-        editor = self.query_one(EventEditor)
-        editor.border_title = f"Event for {function}:{qualifier}" if function else "Event"
-
-    def action_scope_logs(self) -> None:
-        """Switch the log between the selected function's lines and every function's."""
-        function = self._selected()
-        if function is None:
-            self.notify("no function selected yet", severity="warning")
-            return
-        self.log_scoped = not self.log_scoped
-        self.query_one(LogsPanel).scope(function if self.log_scoped else None)
-
     def on_data_table_row_highlighted(self) -> None:
         try:
             self._show_target()
@@ -381,15 +330,9 @@ class LambenchApp(App[None]):
 
     def action_help(self) -> None:
         """List every key."""
-        keys = [
-            (binding.key.replace("question_mark", "?").replace("slash", "/"), binding.description)
-            for binding in self.BINDINGS
-            if isinstance(binding, Binding) and binding.description
-        ]
-        keys += [("ctrl+p", "Command palette"), ("ctrl+q", "Quit"), ("tab", "Next panel")]
         from lambench.tui.dialogs import HelpScreen
 
-        self.push_screen(HelpScreen(keys))
+        self.push_screen(HelpScreen(help_keys(self.BINDINGS)))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The palette: the screen's lambench actions, the themes, then Textual's own commands."""
@@ -398,39 +341,9 @@ class LambenchApp(App[None]):
         if isinstance(screen, VisualizerScreen):
             yield from screen.palette_commands()
         elif screen is self.screen_stack[0]:
-            yield from self._main_commands()
-        yield SystemCommand("Next theme", "Cycle through lambench's themes", self.action_next_theme)
-        for name in sorted(n for n in self.available_themes if n.startswith("lambench-")):
-            yield SystemCommand(
-                f"Theme: {name}", "Switch to this theme", lambda name=name: setattr(self, "theme", name)
-            )
+            yield from main_commands(self)
+        yield from theme_commands(self)
         yield from super().get_system_commands(screen)
-
-    def _main_commands(self) -> Iterable[SystemCommand]:
-        yield SystemCommand("Invoke", "Invoke the selected function with the event", self.action_invoke)
-        yield SystemCommand(
-            "Invoke asynchronously", "An Event invoke of the selected function", self.action_invoke_async
-        )
-        yield SystemCommand("Invoke again", "Repeat the last invoke", self.action_invoke_again)
-        yield SystemCommand("Choose qualifier", "Invoke a version or alias", self.action_choose_qualifier)
-        yield SystemCommand("Pick an event", "Templates, saved and shared events", self.action_pick_event)
-        yield SystemCommand(
-            "Visualize", "Environments, concurrency, cold starts, load", self.action_visualize
-        )
-        yield SystemCommand(
-            "Save the event", "Save the editor's event for the function", self.action_save_event
-        )
-        yield SystemCommand("Filter functions", "Focus the function filter", self.action_filter)
-        yield SystemCommand("Filter logs", "Focus the log filter", self.action_filter_logs)
-        yield SystemCommand(
-            "Logs of the last result", "Show only its request's lines", self.action_jump_to_logs
-        )
-        yield SystemCommand(
-            "Log of this function / all", "Show the selected function's lines, or all", self.action_scope_logs
-        )
-        yield SystemCommand("Follow logs", "Scroll to the newest line", self.action_follow_logs)
-        yield SystemCommand("Clear logs", "Empty the log view", self.action_clear_logs)
-        yield SystemCommand("Keys", "List every key", self.action_help)
 
     def action_filter(self) -> None:
         """Focus the function filter."""
@@ -446,27 +359,6 @@ class LambenchApp(App[None]):
         index = names.index(self.theme) + 1 if self.theme in names else 0
         self.theme = names[index % len(names)]
         self.notify(f"theme: {self.theme}", timeout=2)
-
-    def action_clear_logs(self) -> None:
-        """Empty the log view."""
-        self.query_one(LogsPanel).clear()
-
-    def action_filter_logs(self) -> None:
-        """Focus the log filter."""
-        for field in self.query("#log-filter"):
-            field.focus()
-
-    def action_follow_logs(self) -> None:
-        """Scroll the log to the end and follow it again."""
-        self.query_one(LogsPanel).follow()
-
-    def action_jump_to_logs(self) -> None:
-        """Show only the log lines of the last result's request."""
-        request_id = self._last_request_id
-        if request_id is None:
-            self.notify("no result yet to show the logs of", severity="warning")
-            return
-        self.query_one(LogsPanel).set_filter(f"req:{request_id}")
 
     # -- the clock ------------------------------------------------------------------------------
 
@@ -515,40 +407,16 @@ class LambenchApp(App[None]):
         Overrides Textual's handler (which prints the whole traceback with locals). The session is
         closed at once, so no runtime or server outlives the app.
         """
-        import traceback
-
-        from rich.panel import Panel
-        from rich.segment import Segments
+        # Imported only when the app crashes: nothing else needs it.
+        from lambench.tui.crash import exit_panel, save_traceback
 
         error = self._exception
-        details = "".join(traceback.format_exception(error)) if error is not None else "no details"
-        path = self._project_dir / ".lambench" / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(details, encoding="utf-8")
-            where = f"The full traceback is in {path}."
-        except OSError:
-            where = (
-                "The traceback could not be saved; here is its last line:\n"
-                + details.strip().splitlines()[-1]
-            )
+        path, where = save_traceback(error, self._project_dir)
         if self.session is not None:
             self.session.close()
-        summary = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
-        message = (
-            f"lambench stopped after an unexpected error:\n\n  {summary}\n\n"
-            f"Every function process and server it started has been stopped. {where}\n"
-            "Please include that file in a bug report."
-        )
         self.bell()
         self.crash_report = path
-        self._exit_renderables.append(
-            Segments(
-                self.console.render(
-                    Panel(message, title="lambench", border_style="red"), self.console.options
-                )
-            )
-        )
+        self._exit_renderables.append(exit_panel(self.console, error, where))
         self._close_messages_no_wait()
 
     def on_unmount(self) -> None:

@@ -18,7 +18,6 @@ import functools
 import threading
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
@@ -37,45 +36,28 @@ from lambench.core.runtime.service import LocalLambda
 from lambench.core.timeline.spans import Snapshot
 from lambench.core.timeline.store import Timeline
 from lambench.tui.session import Session
-from lambench.tui.visualizer.account import (
-    HISTORY_S,
-    METRICS_EVERY_S,
-    METRICS_PERIOD_S,
-    NO_LOAD,
-    follow_reports,
-    metrics_window_s,
-    one_line,
-)
+from lambench.tui.visualizer.account import HISTORY_S, METRICS_EVERY_S, NO_LOAD
 from lambench.tui.visualizer.actions import (
     ActionError,
     current_provisioned,
-    export_directory,
-    export_snapshot,
-    export_stem,
     parse_count,
     parse_rate,
     set_memory,
     set_provisioned,
     set_reserved,
 )
+from lambench.tui.visualizer.export import WindowExport
 from lambench.tui.visualizer.messages import (
-    VisualizerExported,
-    VisualizerExportFailed,
-    VisualizerInvoked,
-    VisualizerInvokeFailed,
     VisualizerLoadFinished,
     VisualizerLoadRefused,
-    VisualizerMetricsFailed,
-    VisualizerMetricsRead,
     VisualizerSettingApplied,
     VisualizerSettingFailed,
-    VisualizerTailFailed,
-    VisualizerTailNotice,
 )
 from lambench.tui.visualizer.metrics import MetricsPanel
+from lambench.tui.visualizer.real_account import RealAccountMode
 from lambench.tui.visualizer.view import TimeWindow
 from lambench.tui.visualizer.widgets import ConcurrencyChart, LoadPanel, TimelineChart, stats_text
-from lambench.tui.widgets import TitleBar, status_line
+from lambench.tui.widgets import TitleBar
 
 #: How often the picture is redrawn from a fresh snapshot, and the load's progress polled.
 TICK_S = 0.1
@@ -84,7 +66,6 @@ MAX_BURST = 1_000
 MAX_CONCURRENCY = 1_000
 MAX_REQUESTS = 1_000_000
 MAX_SECONDS = 3_600.0
-INVOKE_OFF = "invoking is off for this account: start lambench with --allow-invoke"
 # The actions that need a function to show.
 _ENGINE_ACTIONS = frozenset(
     {
@@ -95,9 +76,29 @@ _ENGINE_ACTIONS = frozenset(
 # What only the local engine can do, and what only a real account needs.
 _LOCAL_ACTIONS = frozenset({"load", "stop_load", "edit"})
 _ACCOUNT_ACTIONS = frozenset({"invoke_account", "read_metrics"})
+#: The palette's commands: title, help, action and its parameters; `palette_commands` leaves out
+#: those `check_action` turns off in the screen's mode.
+_PALETTE: tuple[tuple[str, str, str, tuple[object, ...]], ...] = (
+    ("Burst", "Send N requests at once", "load", ("burst",)),
+    ("Steady rate", "Send requests at a rate for a while", "load", ("steady",)),
+    ("N at concurrency C", "Send N requests, C at a time", "load", ("fixed",)),
+    ("Invoke once", "One request with the current event", "load", ("once",)),
+    ("Invoke", "One invoke on the real account", "invoke_account", ()),
+    ("Stop the load", "Stop sending", "stop_load", ()),
+    ("Reserved concurrency", "Edit the function's reserved concurrency", "edit", ("reserved",)),
+    ("Provisioned concurrency", "Edit the provisioned concurrency", "edit", ("provisioned",)),
+    ("Memory", "Edit the function's memory size", "edit", ("memory",)),
+    ("Read the metrics", "Read CloudWatch metrics again", "read_metrics", ()),
+    ("Pause / resume", "Freeze the window, or follow time again", "pause", ()),
+    ("Zoom in", "Show a shorter window", "zoom_in", ()),
+    ("Zoom out", "Show a longer window", "zoom_out", ()),
+    ("Live", "Follow the present again", "follow", ()),
+    ("Export the window", "JSON, CSV and an SVG screenshot", "export", ()),
+    ("Close the visualizer", "Back to the main screen", "close", ()),
+)
 
 
-class VisualizerScreen(ModalScreen[None]):
+class VisualizerScreen(RealAccountMode, WindowExport, ModalScreen[None]):
     """One function's environments, concurrency, cold starts, throttles and cost, live; with a load panel.
 
     Modal, so the main screen's keys (invoke, pick an event...) do not act behind it; it covers
@@ -243,25 +244,7 @@ class VisualizerScreen(ModalScreen[None]):
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         """This screen's actions for the command palette (those that act in its mode)."""
-        commands: list[tuple[str, str, str, tuple[object, ...]]] = [
-            ("Burst", "Send N requests at once", "load", ("burst",)),
-            ("Steady rate", "Send requests at a rate for a while", "load", ("steady",)),
-            ("N at concurrency C", "Send N requests, C at a time", "load", ("fixed",)),
-            ("Invoke once", "One request with the current event", "load", ("once",)),
-            ("Invoke", "One invoke on the real account", "invoke_account", ()),
-            ("Stop the load", "Stop sending", "stop_load", ()),
-            ("Reserved concurrency", "Edit the function's reserved concurrency", "edit", ("reserved",)),
-            ("Provisioned concurrency", "Edit the provisioned concurrency", "edit", ("provisioned",)),
-            ("Memory", "Edit the function's memory size", "edit", ("memory",)),
-            ("Read the metrics", "Read CloudWatch metrics again", "read_metrics", ()),
-            ("Pause / resume", "Freeze the window, or follow time again", "pause", ()),
-            ("Zoom in", "Show a shorter window", "zoom_in", ()),
-            ("Zoom out", "Show a longer window", "zoom_out", ()),
-            ("Live", "Follow the present again", "follow", ()),
-            ("Export the window", "JSON, CSV and an SVG screenshot", "export", ()),
-            ("Close the visualizer", "Back to the main screen", "close", ()),
-        ]
-        for title, help_text, action, parameters in commands:
+        for title, help_text, action, parameters in _PALETTE:
             if self.check_action(action, parameters):
                 method = getattr(self, f"action_{action}")
                 yield SystemCommand(title, help_text, functools.partial(method, *parameters))
@@ -469,119 +452,3 @@ class VisualizerScreen(ModalScreen[None]):
 
     def on_visualizer_setting_failed(self, message: VisualizerSettingFailed) -> None:
         self.notify(message.error, title="not changed", severity="error", timeout=8)
-
-    # -- a real account -------------------------------------------------------------------------
-
-    @work(thread=True, group="visualizer-tail", exit_on_error=False)
-    def _follow_log(self, reports: ReportTimeline, since: float, stop: threading.Event) -> None:
-        # The only thread that feeds `reports`; the clock reads the timeline under its lock.
-        try:
-            follow_reports(
-                self.session.backend,
-                self.function,
-                since,
-                stop,
-                reports,
-                lambda text: self.post_message(VisualizerTailNotice(text)),
-            )
-        except Exception as exc:  # shown to the user; what was drawn stays
-            self.post_message(VisualizerTailFailed(one_line(exc)))
-
-    def on_visualizer_tail_notice(self, message: VisualizerTailNotice) -> None:
-        self.notify(message.text, title="visualizer log tail", severity="warning", timeout=6)
-
-    def on_visualizer_tail_failed(self, message: VisualizerTailFailed) -> None:
-        self.query_one(TimelineChart).hint = f"the log tail stopped: {message.error}"
-        self._view_changed()
-        self.notify(message.error, title="visualizer log tail stopped", severity="error", timeout=15)
-
-    def action_read_metrics(self) -> None:
-        """Read the function's CloudWatch metrics again (a real account)."""
-        end = self._now()
-        self._read_metrics(end - metrics_window_s(self.window.span_s), end)
-
-    @work(thread=True, exclusive=True, group="visualizer-metrics", exit_on_error=False)
-    def _read_metrics(self, start: float, end: float) -> None:
-        try:
-            summary = self.session.backend.metrics(self.function, start, end, METRICS_PERIOD_S)
-        except Exception as exc:  # shown in the panel; the next read may work
-            self.post_message(VisualizerMetricsFailed(one_line(exc)))
-            return
-        self.post_message(VisualizerMetricsRead(summary, end))
-
-    def on_visualizer_metrics_read(self, message: VisualizerMetricsRead) -> None:
-        self.metrics = message.summary
-        self.metrics_reads += 1
-        self._metrics_error = None
-        self.query_one(MetricsPanel).show(message.summary, message.read_at)
-
-    def on_visualizer_metrics_failed(self, message: VisualizerMetricsFailed) -> None:
-        self.metrics_reads += 1
-        self.query_one(MetricsPanel).show_error(message.error)
-        if message.error != self._metrics_error:
-            # Once per new reason: a read every 30 s must not bury the screen in toasts.
-            self.notify(message.error, title="metrics not read", severity="error", timeout=8)
-        self._metrics_error = message.error
-
-    def action_invoke_account(self) -> None:
-        """Invoke the function once in the account, when invoking is allowed."""
-        if not self.session.backend.can_invoke:
-            self.notify(INVOKE_OFF, severity="error")
-            return
-        self._invoke_once(self.event.encode(), self.qualifier)
-
-    @work(thread=True, group="visualizer-invoke", exit_on_error=False)
-    def _invoke_once(self, payload: bytes, qualifier: str | None) -> None:
-        try:
-            outcome = self.session.backend.invoke(self.function, payload, qualifier=qualifier)
-        except Exception as exc:  # shown to the user; the screen stays usable
-            self.post_message(VisualizerInvokeFailed(one_line(exc)))
-            return
-        self.post_message(VisualizerInvoked(outcome))
-
-    def on_visualizer_invoked(self, message: VisualizerInvoked) -> None:
-        failed = message.outcome.function_error is not None
-        self.notify(
-            str(status_line(self.target, message.outcome)),
-            title="invoked: the timeline shows it once its log arrives",
-            severity="warning" if failed else "information",
-            timeout=5,
-        )
-
-    def on_visualizer_invoke_failed(self, message: VisualizerInvokeFailed) -> None:
-        self.notify(message.error, title=f"{self.target} not invoked", severity="error")
-
-    # -- export ---------------------------------------------------------------------------------
-
-    def action_export(self) -> None:
-        """Write the window as JSON and CSV (the core's export) and the screen as SVG."""
-        snapshot = self.snapshot
-        if snapshot is None:
-            self.notify("nothing drawn yet", severity="warning")
-            return
-        project_dir = getattr(self.session.backend, "project_dir", None)
-        try:
-            directory = export_directory(project_dir if isinstance(project_dir, Path) else None)
-            stem = export_stem(directory, self.target, self._now)
-            svg = Path(self.app.save_screenshot(filename=f"{stem}.svg", path=str(directory)))
-        except OSError as exc:
-            self.notify(f"cannot export: {exc}", severity="error")
-            return
-        self._export(snapshot, directory, stem, svg)
-
-    @work(thread=True, group="visualizer-export", exit_on_error=False)
-    def _export(self, snapshot: Snapshot, directory: Path, stem: str, svg: Path) -> None:
-        try:
-            paths = export_snapshot(snapshot, directory, stem)
-        except OSError as exc:
-            self.post_message(VisualizerExportFailed(f"cannot export: {exc}"))
-            return
-        self.post_message(VisualizerExported([*paths, svg]))
-
-    def on_visualizer_exported(self, message: VisualizerExported) -> None:
-        directory = message.paths[0].parent
-        names = "\n".join(path.name for path in message.paths)
-        self.notify(f"{directory}/\n{names}", title="window exported", timeout=8)
-
-    def on_visualizer_export_failed(self, message: VisualizerExportFailed) -> None:
-        self.notify(message.error, severity="error", timeout=8)

@@ -9,18 +9,47 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 
 
-@dataclass(frozen=True, slots=True)
+def _terminal_columns() -> int:
+    """The terminal's width as `shutil.get_terminal_size` reports it (COLUMNS first, 80 if unknown)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ else 0
+        except (OSError, ValueError, AttributeError):
+            columns = 0
+    return columns or 80
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, given its width so that it does not import shutil (and shutil's
+    compression modules) just to ask the terminal's size."""
+
+    def __init__(
+        self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None
+    ) -> None:
+        # argparse itself takes two columns off the terminal's width.
+        super().__init__(prog, indent_increment, max_help_position, width or _terminal_columns() - 2)
+
+
 class Command:
     """One subcommand: its name, its line in `lambench --help`, and the function that adds its options."""
 
-    name: str
-    help: str
-    module: str
-    configure: str = "configure"
+    # A plain class, not a dataclass: building one costs start-up time every command pays.
+    __slots__ = ("configure", "help", "module", "name")
+
+    def __init__(self, name: str, help: str, module: str, configure: str = "configure") -> None:
+        self.name = name
+        self.help = help
+        self.module = module
+        self.configure = configure
 
     def configure_parser(self, parser: argparse.ArgumentParser) -> None:
         """Import the command's module and let it add its description, options and `run`."""
@@ -63,6 +92,6 @@ def add_commands(
 ) -> None:
     """Add every command to `subparsers`; only `selected` (if any) gets its options."""
     for command in COMMANDS:
-        parser = subparsers.add_parser(command.name, help=command.help)
+        parser = subparsers.add_parser(command.name, help=command.help, formatter_class=HelpFormatter)
         if command.name == selected:
             command.configure_parser(parser)

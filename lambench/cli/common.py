@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lambench.cli.errors import UserError
 from lambench.core.limits import DEFAULT_MEMORY_MB, DEFAULT_RUNTIME, DEFAULT_TIMEOUT_S, SUPPORTED_RUNTIMES
 
 if TYPE_CHECKING:
@@ -18,14 +18,6 @@ if TYPE_CHECKING:
     from lambench.core.config import FunctionConfig
     from lambench.core.runtime.service import LocalLambda
     from lambench.core.template import Deployment
-
-#: Exit status for a user mistake (bad option, unknown function, broken template or event).
-EXIT_USAGE = 2
-
-
-class UserError(Exception):
-    """A mistake the user can fix; printed as `lambench: error: <message>` with exit status 2."""
-
 
 def add_project_option(parser: argparse.ArgumentParser) -> None:
     """`--project DIR`, which every command takes."""
@@ -206,9 +198,3 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
     for row in [headers, *rows]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-
-
-def fail(message: str) -> int:
-    """Print a one-line error to stderr and return the usage exit status."""
-    print(f"lambench: error: {message}", file=sys.stderr)
-    return EXIT_USAGE

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from lambench import __version__
-from lambench.cli.common import UserError, fail
+from lambench.cli.errors import UserError, fail
 
 #: Flags the top-level parser answers itself (everything else before a command goes to the TUI).
 _TOP_LEVEL_FLAGS = ("-h", "--help", "--version", "--endpoint")
@@ -22,10 +22,11 @@ EXIT_BACKEND = 3
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser, with every command listed and only `command`'s options added."""
-    from lambench.cli.commands import add_commands
+    from lambench.cli.commands import HelpFormatter, add_commands
 
     parser = argparse.ArgumentParser(
         prog="lambench",
+        formatter_class=HelpFormatter,
         description=(
             "A workbench for AWS Lambda: runs your functions locally with the real execution model "
             "(cold and warm starts, timeouts, memory limits, AWS's exact errors and log lines)."
@@ -56,6 +57,10 @@ def _command_named(argv: Sequence[str]) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the process exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--version"]:
+        # Answered before argparse builds anything: scripts call it to check what is installed.
+        print(f"lambench {__version__}")
+        return 0
     # `lambench [--project DIR] [--theme T] ...` with no command opens the TUI. Only the command
     # being run is configured: the other commands' modules are never imported.
     if not argv or (argv[0].startswith("-") and argv[0] not in _TOP_LEVEL_FLAGS):

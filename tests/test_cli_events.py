@@ -23,7 +23,12 @@ def project(tmp_path: Path) -> Path:
 
 
 def files_under(path: Path) -> list[str]:
-    return sorted(str(item.relative_to(path)) for item in path.rglob("*") if item.is_file())
+    """Every file below `path` but the parsed-template cache (a copy of the template, not user data)."""
+    return sorted(
+        str(item.relative_to(path))
+        for item in path.rglob("*")
+        if item.is_file() and (item.parent.name, item.parent.parent.name) != ("cache", ".lambench")
+    )
 
 
 def one_line_error(done: subprocess.CompletedProcess[str]) -> str:

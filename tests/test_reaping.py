@@ -166,3 +166,35 @@ def test_close_while_another_thread_is_invoking(tmp_path: Path) -> None:
     assert wait_for(lambda: not pid_alive(pid), timeout=5)
     assert service.environments() == []
     assert processes.live_pids() == []
+
+
+_TMP_FILLER = textwrap.dedent(
+    """
+    import os
+
+    def handler(event, context):
+        tmp = os.environ["TMPDIR"]
+        os.makedirs(os.path.join(tmp, "a", "b"))
+        with open(os.path.join(tmp, "a", "b", "deep.txt"), "w") as f:
+            f.write("x")
+        os.symlink(event["outside"], os.path.join(tmp, "link-to-outside"))
+        os.symlink(os.path.join(event["outside"], "keep.txt"), os.path.join(tmp, "link-to-file"))
+        return tmp
+    """
+)
+
+
+def test_retiring_removes_the_whole_tmp_but_never_follows_a_link_out_of_it(tmp_path: Path) -> None:
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "app.py").write_text(_TMP_FILLER)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("keep")
+    config = FunctionConfig.create(name="filler", handler="app.handler", code_dir=code)
+    with LocalLambda([config]) as service:
+        result = service.invoke("filler", json.dumps({"outside": str(outside)}).encode())
+        tmp = result.payload_json()
+        assert result.function_error is None and os.path.isdir(os.path.join(tmp, "a", "b"))
+    assert not os.path.exists(tmp)
+    assert (outside / "keep.txt").read_text() == "keep"

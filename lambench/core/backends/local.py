@@ -12,26 +12,27 @@ import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lambench.core.backends.base import (
-    AliasInfo,
-    FunctionDetail,
-    FunctionSummary,
-    InvokeOutcome,
-    MetricsSummary,
-    ProvisionedInfo,
-    VersionInfo,
-)
-from lambench.core.cloud_resources import CloudResource
 from lambench.core.config import FunctionConfig
 from lambench.core.embedded import shared
 from lambench.core.embedded.account import EmbeddedAccount
 from lambench.core.embedded.provision import ROLE_ARN
-from lambench.core.logs.model import LogBatch, LogQuery
 from lambench.core.runtime import errors
 from lambench.core.runtime.identifiers import function_arn
 from lambench.core.runtime.service import LocalLambda
+
+if TYPE_CHECKING:
+    # The Backend interface's records are built only by the calls that return them: a one-shot
+    # `lambench invoke` uses the engine alone and never pays for defining them.
+    from lambench.core.backends.base import (
+        FunctionDetail,
+        FunctionSummary,
+        InvokeOutcome,
+        MetricsSummary,
+    )
+    from lambench.core.cloud_resources import CloudResource
+    from lambench.core.logs.model import LogBatch, LogQuery
 
 
 class LocalBackend:
@@ -107,6 +108,7 @@ class LocalBackend:
 
     def describe_function(self, name: str, *, show_secrets: bool = False) -> FunctionDetail:
         """One function as the engine knows it."""
+        from lambench.core.backends.base import AliasInfo, FunctionDetail, ProvisionedInfo, VersionInfo
         from lambench.core.backends.masking import mask_environment
 
         config = self.service.get_function(name)
@@ -159,6 +161,8 @@ class LocalBackend:
         invocation_type: str = "RequestResponse",
     ) -> InvokeOutcome:
         """Invoke in the engine; raises the engine's LambdaServiceError as the Invoke API would."""
+        from lambench.core.backends.base import InvokeOutcome
+
         log_type = "Tail" if invocation_type == "RequestResponse" else "None"
         result = self.service.invoke(
             name, payload, qualifier=qualifier, invocation_type=invocation_type, log_type=log_type
@@ -184,6 +188,7 @@ class LocalBackend:
         in-memory ring: no disk reads, and a line reaches the follower in well under a millisecond.
         """
         from lambench.core.logs.local_store import LocalLogStore, log_dir
+        from lambench.core.logs.model import LogBatch
 
         if self.tail_source == "engine" and self._feed is not None and self._feed.ring is not None:
             return self._feed.ring.follow(query, stop)  # type: ignore[no-any-return]
@@ -231,6 +236,8 @@ class LocalBackend:
 
 
 def _summary(config: FunctionConfig) -> FunctionSummary:
+    from lambench.core.backends.base import FunctionSummary
+
     return FunctionSummary(
         name=config.name,
         runtime=config.runtime,

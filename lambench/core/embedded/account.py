@@ -7,7 +7,6 @@ routes Lambda invokes to the engine, and mirrors the engine's logs and metrics i
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -20,7 +19,6 @@ from lambench.core.embedded.server import EmbeddedMoto
 if TYPE_CHECKING:
     from lambench.core.runtime.service import LocalLambda
 
-_log = logging.getLogger(__name__)
 
 #: The credentials a user (or a function) presents to the embedded account; moto accepts any.
 FAKE_ACCESS_KEY_ID = "LAMBENCHFAKEACCESSKEY"

@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import logging
 import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from lambench.core.diagnostics import logger
 from lambench.core.runtime.records import Lifecycle, LifecycleRecord, LogRecord, ThrottleRecord
-
-_log = logging.getLogger(__name__)
 
 #: PutLogEvents limits: 10,000 events and 1,048,576 bytes (26 bytes of overhead per event).
 _MAX_BATCH_EVENTS = 10_000
@@ -146,7 +144,7 @@ class CloudWatchSink:
                 self._write_logs()
                 self._write_metrics()
             except Exception:
-                _log.exception("writing to the embedded CloudWatch failed")
+                logger(__name__).exception("writing to the embedded CloudWatch failed")
             with self._flushed:
                 self._generation += 1
                 self._flushed.notify_all()
@@ -209,7 +207,7 @@ class CloudWatchSink:
             try:
                 logs.delete_log_stream(logGroupName=group, logStreamName=stream)
             except Exception:  # pruning is best effort
-                _log.debug("could not prune %s %s", group, stream)
+                logger(__name__).debug("could not prune %s %s", group, stream)
 
     def _write_metrics(self) -> None:
         assert self._clients is not None

@@ -8,9 +8,7 @@ rest still exist.
 from __future__ import annotations
 
 import io
-import logging
 import os
-import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,10 +16,9 @@ from typing import Any
 from lambench.core import cloud_resources as cr
 from lambench.core.cloud_resources import CloudResource
 from lambench.core.config import FunctionConfig
+from lambench.core.diagnostics import logger
 from lambench.core.embedded.server import INTERNAL_HEADER
 from lambench.core.template import ACCOUNT_ID
-
-_log = logging.getLogger(__name__)
 
 #: The role every local function is registered with (moto wants one that exists).
 ROLE_NAME = "lambench-local-function"
@@ -75,7 +72,9 @@ def create_resources(clients: ClientFactory, resources: Iterable[CloudResource],
             _CREATORS[resource.type](clients, resource, region)
         except Exception as exc:  # one bad resource must not stop the others
             problems.append(f"{resource.logical_id} ({resource.type}): {exc}")
-            _log.warning("could not create %s in the embedded account: %s", resource.logical_id, exc)
+            logger(__name__).warning(
+                "could not create %s in the embedded account: %s", resource.logical_id, exc
+            )
     return problems
 
 
@@ -166,7 +165,7 @@ def register_functions(
             ),
         )
     except Exception as exc:  # an existing role is fine; anything else shows below
-        _log.debug("role: %s", exc)
+        logger(__name__).debug("role: %s", exc)
     client = clients("lambda")
     for config in functions:
         try:
@@ -190,12 +189,15 @@ def register_functions(
                 )
         except Exception as exc:  # one function must not stop the others
             problems.append(f"{config.name}: {exc}")
-            _log.warning("could not register %s in the embedded account: %s", config.name, exc)
+            logger(__name__).warning("could not register %s in the embedded account: %s", config.name, exc)
     return problems
 
 
 def zip_code(code_dir: Path) -> bytes:
     """The function's code as a zip, as it would be deployed; a stub when it is too large to keep."""
+    # Imported here: only an account that starts (a function calling AWS) registers code.
+    import zipfile
+
     buffer = io.BytesIO()
     total = 0
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -216,6 +218,8 @@ def zip_code(code_dir: Path) -> bytes:
 
 
 def _stub_zip() -> bytes:
+    import zipfile
+
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("LAMBENCH_CODE_TOO_LARGE.txt", "lambench runs this function's code from disk.\n")

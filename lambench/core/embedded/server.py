@@ -15,7 +15,6 @@ that is about to exist.
 from __future__ import annotations
 
 import contextlib
-import logging
 import select
 import socket
 import threading
@@ -23,10 +22,11 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from lambench.core.diagnostics import logger
+
 if TYPE_CHECKING:
     from werkzeug.serving import BaseWSGIServer
 
-_log = logging.getLogger(__name__)
 
 #: Header lambench's own start-up requests carry, so they are not held back by the start-up gate.
 INTERNAL_HEADER = "X-Lambench-Internal"
@@ -126,7 +126,7 @@ class EmbeddedMoto:
         try:
             server = self._make_server()
         except BaseException as exc:  # reported to start() callers and logged
-            _log.exception("moto could not start")
+            logger(__name__).exception("moto could not start")
             self._start_error = exc
             self._opened.set()
             return
@@ -141,6 +141,8 @@ class EmbeddedMoto:
         hooks.join(timeout=30)
 
     def _make_server(self) -> BaseWSGIServer:
+        import logging
+
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
@@ -166,7 +168,7 @@ class EmbeddedMoto:
             try:
                 hook(self.endpoint)
             except Exception:
-                _log.exception("a start-up step of the embedded account failed")
+                logger(__name__).exception("a start-up step of the embedded account failed")
         self.startup_s = time.perf_counter() - began
         self._opened.set()
 

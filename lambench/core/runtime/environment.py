@@ -15,11 +15,9 @@ a warm invoke costs one loopback round trip and no thread hand-off.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +34,7 @@ from lambench.core.runtime.records import Lifecycle, LifecycleRecord, LogRecord
 from lambench.core.runtime.runtime_channel import POLL_S, Invocation, error_type_of
 from lambench.core.runtime.runtime_host import RuntimeHost
 from lambench.core.runtime.runtime_process import Retiring, RuntimeProcess
+from lambench.core.runtime.scratch import make_scratch_dir, remove_tree
 
 __all__ = [
     "MAX_INVOCATION_LOG_BYTES",
@@ -134,7 +133,7 @@ class ExecutionEnvironment:
         self._hooks = hooks
         self._credentials = credentials
         self._account_environment = account_environment
-        self._tmp_dir = tempfile.mkdtemp(prefix=f"lambench-{config.name}-")
+        self._tmp_dir = make_scratch_dir(f"lambench-{config.name}-")
         self._memory = MemoryWatch(probe, config.memory_mb)
         self._logs = LogCapture(
             function=config.name,
@@ -263,7 +262,7 @@ class ExecutionEnvironment:
             processes.kill_now(self._host.runtime.proc)
             self._host.release()
         self._channel.close()
-        shutil.rmtree(self._tmp_dir, ignore_errors=True)
+        remove_tree(self._tmp_dir)
         self._emit(Lifecycle.ENVIRONMENT_RETIRED, reason=reason)
 
     # -- INIT -----------------------------------------------------------------------------------

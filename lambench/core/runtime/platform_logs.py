@@ -6,7 +6,6 @@ millisecond, with the init phase billed on cold starts of on-demand environments
 
 from __future__ import annotations
 
-import hashlib
 import math
 import sys
 import time
@@ -36,6 +35,8 @@ def runtime_version(runtime: str) -> str:
 
 def runtime_version_arn(runtime: str, region: str) -> str:
     """`arn:aws:lambda:<region>::runtime:<64 hex>`, stable for one runtime on one interpreter."""
+    import hashlib
+
     digest = hashlib.sha256(f"lambench:{runtime}:{sys.version}".encode()).hexdigest()
     return f"arn:aws:lambda:{region}::runtime:{digest}"
 

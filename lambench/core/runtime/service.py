@@ -14,10 +14,7 @@ published as a record to subscribers (the timeline, the log tail and the metrics
 
 from __future__ import annotations
 
-import logging
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -25,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lambench.core.config import FunctionConfig
+from lambench.core.diagnostics import logger
 from lambench.core.runtime import invoke_api, processes
 from lambench.core.runtime.async_dispatch import AsyncDispatcher
 from lambench.core.runtime.concurrency import AccountConcurrency, ConcurrencyLimits, check_provisioned_count
@@ -36,6 +34,7 @@ from lambench.core.runtime.pools import ON_DEMAND, PROVISIONED, EnvironmentInfo,
 from lambench.core.runtime.provisioned import ProvisionedStatus
 from lambench.core.runtime.records import Record, ThrottleRecord
 from lambench.core.runtime.registry import FunctionRegistry, FunctionStats
+from lambench.core.runtime.scratch import make_scratch_dir, remove_tree
 from lambench.core.runtime.versions import LATEST, Alias, Version, VersionStore
 
 __all__ = [
@@ -56,8 +55,6 @@ DEFAULT_KEEP_ALIVE_S = 300.0
 DEFAULT_MAX_LIFETIME_S = 2 * 3600.0
 
 Subscriber = Callable[[Record], None]
-
-_log = logging.getLogger("lambench.engine")
 
 
 class LocalLambda:
@@ -100,7 +97,7 @@ class LocalLambda:
         elif versions is not None:
             store = VersionStore(versions)
         else:
-            self._owned_versions_dir = tempfile.mkdtemp(prefix="lambench-versions-")
+            self._owned_versions_dir = make_scratch_dir("lambench-versions-")
             store = VersionStore(self._owned_versions_dir)
         self._registry = FunctionRegistry(store, seed=seed)
         self._versions = store
@@ -306,7 +303,9 @@ class LocalLambda:
             try:
                 callback(record)
             except Exception:
-                _log.exception("a lambench subscriber failed on %s", type(record).__name__)
+                logger("lambench.engine").exception(
+                    "a lambench subscriber failed on %s", type(record).__name__
+                )
 
     def _throttled(self, target: InvokeTarget, request_id: str, reason: str) -> None:
         self._registry.count_throttle(target.config.name)
@@ -410,4 +409,4 @@ class LocalLambda:
         self._pools.close(deadline)
         self._async.join(deadline)
         if self._owned_versions_dir is not None:
-            shutil.rmtree(self._owned_versions_dir, ignore_errors=True)
+            remove_tree(self._owned_versions_dir)

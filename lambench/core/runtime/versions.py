@@ -18,16 +18,12 @@ complete or absent; two processes publishing at once get consecutive numbers.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import re
-import shutil
 import stat
-import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,7 +31,7 @@ from typing import Any
 
 from lambench.core.config import FunctionConfig, LoggingConfig
 from lambench.core.runtime import errors
-from lambench.core.runtime.identifiers import function_arn
+from lambench.core.runtime.identifiers import function_arn, new_request_id
 
 LATEST = "$LATEST"
 #: Names a snapshot leaves out: build and editor leftovers, and lambench's own state (which lives
@@ -108,6 +104,9 @@ class VersionStore:
 
         Unchanged code and configuration return the latest version (lambda-facts §10).
         """
+        import shutil
+        import tempfile
+
         code_sha = code_sha256(config)
         config_sha = config_sha256(config)
         with self._lock:
@@ -251,7 +250,7 @@ class VersionStore:
                 function_version=primary,
                 weights=routing,
                 description=_pick(description, existing.description if existing else ""),
-                revision_id=str(uuid.uuid4()),
+                revision_id=new_request_id(),
             )
             aliases[name] = alias
             self._write_aliases(function, aliases)
@@ -306,6 +305,8 @@ class VersionStore:
         return dict(aliases)
 
     def _write_aliases(self, function: str, aliases: Mapping[str, Alias]) -> None:
+        import tempfile
+
         path = self._aliases_path(function)
         path.parent.mkdir(parents=True, exist_ok=True)
         data = {
@@ -399,6 +400,8 @@ def code_sha256(config: FunctionConfig) -> str:
 
     AWS hashes the deployment zip; lambench has no zip, so the figure has AWS's shape but not its value.
     """
+    import hashlib
+
     digest = hashlib.sha256()
     _tree_digest(digest, config.code_dir)
     for index, layer in enumerate(config.layers):
@@ -409,6 +412,8 @@ def code_sha256(config: FunctionConfig) -> str:
 
 def config_sha256(config: FunctionConfig) -> str:
     """A digest of the configuration that a version freezes (everything but where the code is)."""
+    import hashlib
+
     data = _config_json(config)
     data.pop("CodeDir")
     data.pop("Layers")
@@ -417,6 +422,8 @@ def config_sha256(config: FunctionConfig) -> str:
 
 def _copy_tree(source: Path, target: Path, copied: int) -> int:
     """Copy `source` to `target`; returns `copied` plus its size, refusing AWS's unzipped limit."""
+    import shutil
+
     target.mkdir(parents=True, exist_ok=True)
     for path in _walk(source):
         destination = target / path.relative_to(source)

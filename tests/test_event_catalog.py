@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from lambench.core.events.catalog import Catalog, EventTemplate, Param
+from lambench.core.events.catalog import Catalog, EventError, EventTemplate, Param
 from tests.event_validation import validate
 
 CATALOG = Catalog.builtin()
@@ -209,3 +209,28 @@ def test_delivery_matches_how_lambda_receives_each_source() -> None:
     assert delivery["sns/notification"] == "async"
     for key in ("sqs/receive-message", "kinesis/get-records", "dynamodb/insert", "msk/event", "mq/rabbitmq"):
         assert delivery[key] == "poll", key
+
+
+def test_builtin_template_reads_one_file_and_matches_the_catalog() -> None:
+    from lambench.core.events.catalog import builtin_template
+
+    catalog = Catalog.builtin()
+    for template in catalog.templates():
+        assert builtin_template(template.service, template.name) == template
+        assert builtin_template(f"{template.service}/{template.name}") == template
+
+
+@pytest.mark.parametrize(
+    ("service", "name", "message"),
+    [
+        ("sqs", "receive-mesage", "did you mean 'receive-message'"),
+        ("sqs", "_service", "unknown template sqs/_service"),
+        ("..", "sqs/receive-message", "unknown service '..'"),
+        ("sqs", "../s3/object-created", "unknown template sqs/../s3/object-created"),
+    ],
+)
+def test_builtin_template_leaves_bad_names_to_the_catalog(service: str, name: str, message: str) -> None:
+    from lambench.core.events.catalog import builtin_template
+
+    with pytest.raises(EventError, match=re.escape(message)):
+        builtin_template(service, name)

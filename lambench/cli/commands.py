@@ -39,6 +39,10 @@ class HelpFormatter(argparse.HelpFormatter):
         super().__init__(prog, indent_increment, max_help_position, width or _terminal_columns() - 2)
 
 
+class RawDescriptionHelpFormatter(HelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """`HelpFormatter` that keeps the description's and epilog's own line breaks."""
+
+
 class Command:
     """One subcommand: its name, its line in `lambench --help`, and the function that adds its options."""
 

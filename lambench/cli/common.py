@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lambench.cli.errors import UserError
+from lambench.cli.errors import UserError as UserError  # re-exported: every command raises it
 from lambench.core.limits import DEFAULT_MEMORY_MB, DEFAULT_RUNTIME, DEFAULT_TIMEOUT_S, SUPPORTED_RUNTIMES
 
 if TYPE_CHECKING:

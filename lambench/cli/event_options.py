@@ -38,7 +38,7 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
 @contextmanager
 def event_errors() -> Iterator[None]:
     """Turn the events core's user-facing errors into one-line `UserError`s."""
-    from lambench.core.events import EventError
+    from lambench.core.events.catalog import EventError
 
     try:
         yield
@@ -48,10 +48,10 @@ def event_errors() -> Iterator[None]:
 
 def find_template(service: str, name: str | None) -> EventTemplate:
     """A built-in template; unknown names become a one-line error listing the choices."""
-    from lambench.core.events import Catalog
+    from lambench.core.events.catalog import builtin_template
 
     with event_errors():
-        return Catalog.builtin().get(service, name)
+        return builtin_template(service, name)
 
 
 def render_template(template: EventTemplate, pairs: list[str]) -> Any:

@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lambench.cli.commands import RawDescriptionHelpFormatter
 from lambench.cli.common import UserError, add_project_option
 from lambench.cli.event_options import add_param_option, event_errors, find_template, render_template
 
@@ -32,7 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "  lambench events save s3-processor upload --from s3/object-created --param key='a b.jpg'\n"
         "  lambench invoke s3-processor --saved-event upload"
     )
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.formatter_class = RawDescriptionHelpFormatter
     parser.set_defaults(run=lambda args: _print_help(parser))
     commands = parser.add_subparsers(dest="events_command", metavar="SUBCOMMAND")
     _add_template_commands(commands)

@@ -376,6 +376,27 @@ def load_catalog(root: Path) -> Catalog:
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 
 
+def builtin_template(service: str, name: str | None = None) -> EventTemplate:
+    """One built-in template (`service, name` or `service/name`), as `Catalog.builtin().get` finds it.
+
+    Only the template's own file is read when it exists: `lambench events generate` and
+    `invoke --event-template` need one template, and loading all of them is most of their run.
+    Anything else (a typo, a bad name) goes to the catalog, for its errors and suggestions.
+    """
+    if name is None and "/" in service:
+        service, name = service.split("/", 1)
+    if name is not None and _is_plain_name(service) and _is_plain_name(name):
+        path = TEMPLATES_DIR / service / f"{name}.json"
+        if path.is_file():
+            return load_template(service, name, json.loads(path.read_text(encoding="utf-8")))
+    return Catalog.builtin().get(service, name)
+
+
+def _is_plain_name(part: str) -> bool:
+    # Never a path: no separators, no `..`, and not the `_service.json`-style metadata files.
+    return bool(part) and not part.startswith(("_", ".")) and "/" not in part and "\\" not in part
+
+
 @lru_cache(maxsize=1)
 def _builtin_catalog() -> Catalog:
     # A plain path rather than importlib.resources: lambench is never run from a zip, and

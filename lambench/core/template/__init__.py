@@ -29,8 +29,6 @@ from lambench.core.template.model import (
     Project,
     TemplateError,
 )
-from lambench.core.template.reader import TemplateReader
-from lambench.core.template.tree_cache import load_tree
 
 __all__ = [
     "ACCOUNT_ID",
@@ -86,6 +84,10 @@ def load_project(
         if parameter_overrides:
             raise ConfigError(f"parameter overrides need a template; {directory} has none")
         return project
+    # Imported here: an ad hoc function (`--handler`) has no template to read.
+    from lambench.core.template.reader import TemplateReader
+    from lambench.core.template.tree_cache import load_tree
+
     data = load_tree(template_path)
     TemplateReader(template_path, data, region, directory.name, parameter_overrides or {}).read(project)
     return project

@@ -28,7 +28,13 @@ check: $(STAMP)
 	$(BIN)/ruff format --check lambench tests benchmarks
 	$(BIN)/mypy
 
-bench: bytecode
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: bytecode $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.run
 
 clean:

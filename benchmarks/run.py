@@ -9,7 +9,10 @@ Figures printed:
 - `lambench load`'s runner: 10,000 invokes of a 10 ms handler at concurrency 50 (none lost or
   duplicated, beside the ideal time), and trivial-handler throughput at concurrency 2 and 8 beside
   the bare threads above;
-- the invocation timeline's peak memory after 100,000 invocations, beside keeping them all.
+- the invocation timeline's peak memory after 100,000 invocations, beside keeping them all;
+- the logs, backends, hot reload and TUI figures of the sibling modules;
+- start-up of each command as a user runs it (`benchmarks/startup.py`), beside `python -I -c pass`
+  and python-lambda-local.
 Goals (from the engine issue): warm p50 <= 150 µs and <= 4x the raw round trip; cold start <= 1.5x
 `python -I -c pass`; at least 5,000 invokes/s.
 """
@@ -32,6 +35,7 @@ from pathlib import Path
 from benchmarks.backends import backend_figures
 from benchmarks.logs import log_figures
 from benchmarks.reload import reload_figures
+from benchmarks.startup import startup_figures
 from benchmarks.stats import percentile
 from benchmarks.tui import tui_figures
 from lambench.core.config import FunctionConfig
@@ -122,16 +126,6 @@ def python_startup_ms(count: int) -> list[float]:
     for _ in range(count):
         start = time.perf_counter()
         subprocess.run([sys.executable, "-I", "-c", "pass"], check=True)
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
-
-
-def cli_ms(args: list[str], count: int) -> list[float]:
-    """Wall time of a `lambench` command line, start to exit."""
-    samples = []
-    for _ in range(count):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "lambench", *args], check=True, capture_output=True)
         samples.append((time.perf_counter() - start) * 1000)
     return samples
 
@@ -337,16 +331,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  python -I -c pass        median {p50:7.1f} ms   min {min(python):7.1f} ms")
             print(f"  ratio: {c50 / p50:.2f}x   (goal: <= 1.5x)")
 
-            print("\nCommand line (python -m lambench)")
-            version = statistics.median(cli_ms(["--version"], cold_n))
-            adhoc = ["invoke", "--handler", "app.handler", "--code-dir", str(code_dir), "--event-json", "{}"]
-            invoke = statistics.median(cli_ms(adhoc, cold_n))
-            baseline = "x python -I -c pass"
-            print(f"  lambench --version       median {version:7.1f} ms   ({version / p50:.2f}{baseline})")
-            print(f"  lambench invoke (cold)   median {invoke:7.1f} ms   ({invoke / p50:.2f}{baseline})")
-            generate = statistics.median(cli_ms(["events", "generate", "sqs/receive-message"], cold_n))
-            print(f"  lambench events generate median {generate:7.1f} ms   ({generate / p50:.2f}{baseline})")
-
             print("\nThroughput (trivial handler, back-to-back synchronous invokes)")
             rates = {}
             for concurrency in (1, 2, 8):
@@ -360,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     backend_figures(args.quick)
     reload_figures(args.quick)
     tui_figures(args.quick)
+    startup_figures(args.quick)
     return 0
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from lambench.core.runtime.service import LocalLambda
     from lambench.core.template import Deployment
 
+
 def add_project_option(parser: argparse.ArgumentParser) -> None:
     """`--project DIR`, which every command takes."""
     parser.add_argument(

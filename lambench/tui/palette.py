@@ -28,26 +28,29 @@ def help_keys(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
     return [*keys, *TEXTUAL_KEYS]
 
 
+#: The main screen's palette entries: title, help line, and the app's action they run.
+_MAIN_COMMANDS = (
+    ("Invoke", "Invoke the selected function with the event", "invoke"),
+    ("Invoke asynchronously", "An Event invoke of the selected function", "invoke_async"),
+    ("Invoke again", "Repeat the last invoke", "invoke_again"),
+    ("Choose qualifier", "Invoke a version or alias", "choose_qualifier"),
+    ("Pick an event", "Templates, saved and shared events", "pick_event"),
+    ("Visualize", "Environments, concurrency, cold starts, load", "visualize"),
+    ("Save the event", "Save the editor's event for the function", "save_event"),
+    ("Filter functions", "Focus the function filter", "filter"),
+    ("Filter logs", "Focus the log filter", "filter_logs"),
+    ("Logs of the last result", "Show only its request's lines", "jump_to_logs"),
+    ("Log of this function / all", "Show the selected function's lines, or all", "scope_logs"),
+    ("Follow logs", "Scroll to the newest line", "follow_logs"),
+    ("Clear logs", "Empty the log view", "clear_logs"),
+    ("Keys", "List every key", "help"),
+)
+
+
 def main_commands(app: LambenchApp) -> Iterable[SystemCommand]:
     """The main screen's lambench actions."""
-    yield SystemCommand("Invoke", "Invoke the selected function with the event", app.action_invoke)
-    yield SystemCommand(
-        "Invoke asynchronously", "An Event invoke of the selected function", app.action_invoke_async
-    )
-    yield SystemCommand("Invoke again", "Repeat the last invoke", app.action_invoke_again)
-    yield SystemCommand("Choose qualifier", "Invoke a version or alias", app.action_choose_qualifier)
-    yield SystemCommand("Pick an event", "Templates, saved and shared events", app.action_pick_event)
-    yield SystemCommand("Visualize", "Environments, concurrency, cold starts, load", app.action_visualize)
-    yield SystemCommand("Save the event", "Save the editor's event for the function", app.action_save_event)
-    yield SystemCommand("Filter functions", "Focus the function filter", app.action_filter)
-    yield SystemCommand("Filter logs", "Focus the log filter", app.action_filter_logs)
-    yield SystemCommand("Logs of the last result", "Show only its request's lines", app.action_jump_to_logs)
-    yield SystemCommand(
-        "Log of this function / all", "Show the selected function's lines, or all", app.action_scope_logs
-    )
-    yield SystemCommand("Follow logs", "Scroll to the newest line", app.action_follow_logs)
-    yield SystemCommand("Clear logs", "Empty the log view", app.action_clear_logs)
-    yield SystemCommand("Keys", "List every key", app.action_help)
+    for title, help_text, action in _MAIN_COMMANDS:
+        yield SystemCommand(title, help_text, getattr(app, f"action_{action}"))
 
 
 def theme_commands(app: LambenchApp) -> Iterable[SystemCommand]:

@@ -422,8 +422,3 @@ class LambenchApp(LogPaneActions, QualifierChoice, App[None]):
     def on_unmount(self) -> None:
         if self.session is not None:
             self.session.close()
-
-
-def run_timestamp() -> float:
-    """Seconds since the epoch (kept apart so tests can fix the clock)."""
-    return time.time()

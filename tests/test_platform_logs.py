@@ -81,3 +81,13 @@ def test_timed_out_line_and_messages() -> None:
 def test_identifier_shapes() -> None:
     assert re.fullmatch(r"\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}", log_stream_name("$LATEST", "a" * 32))
     assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0", new_trace_header())
+
+
+def test_the_runtime_version_arn_is_the_sha256_of_runtime_and_interpreter() -> None:
+    import hashlib
+    import sys
+
+    from lambench.core.runtime.platform_logs import runtime_version_arn
+
+    digest = hashlib.sha256(f"lambench:python3.12:{sys.version}".encode()).hexdigest()
+    assert runtime_version_arn("python3.12", "eu-west-1") == f"arn:aws:lambda:eu-west-1::runtime:{digest}"

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from lambench.core.config import FunctionConfig
 from lambench.core.runtime import errors, processes
@@ -21,8 +22,10 @@ from lambench.core.runtime.concurrency import AccountConcurrency
 from lambench.core.runtime.environment import SHUTDOWN_GRACE_S, ExecutionEnvironment
 from lambench.core.runtime.housekeeper import Housekeeper
 from lambench.core.runtime.invoke_api import InvokeTarget
-from lambench.core.runtime.provisioned import IN_PROGRESS, ProvisionedPool, ProvisionedStatus
 from lambench.core.runtime.versions import LATEST
+
+if TYPE_CHECKING:
+    from lambench.core.runtime.provisioned import ProvisionedPool, ProvisionedStatus
 
 ON_DEMAND = "on-demand"
 PROVISIONED = "provisioned-concurrency"
@@ -226,6 +229,9 @@ class EnvironmentPools:
 
     def set_provisioned(self, name: str, qualifier: str, version: str, count: int) -> ProvisionedStatus:
         """Set `name:qualifier`'s configuration to `count` environments of `version` (0 removes it)."""
+        # Imported on first use: most runs never configure provisioned concurrency.
+        from lambench.core.runtime.provisioned import ProvisionedPool, ProvisionedStatus
+
         key = (name, qualifier)
         with self._lock:
             self.check_open()
@@ -269,6 +275,8 @@ class EnvironmentPools:
 
     def wait_provisioned(self, name: str, qualifier: str, timeout_s: float) -> ProvisionedStatus:
         """Block until the configuration is READY or FAILED (or `timeout_s` passes); its status."""
+        from lambench.core.runtime.provisioned import IN_PROGRESS
+
         deadline = time.monotonic() + timeout_s
         with self._lock:
             while True:

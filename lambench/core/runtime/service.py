@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambench.core.config import FunctionConfig
 from lambench.core.diagnostics import logger
@@ -31,11 +31,13 @@ from lambench.core.runtime.identifiers import function_arn, new_request_id, new_
 from lambench.core.runtime.invoke_api import InvokeResult, InvokeTarget
 from lambench.core.runtime.memory import MemoryProbe, default_probe
 from lambench.core.runtime.pools import ON_DEMAND, PROVISIONED, EnvironmentInfo, EnvironmentPools
-from lambench.core.runtime.provisioned import ProvisionedStatus
 from lambench.core.runtime.records import Record, ThrottleRecord
 from lambench.core.runtime.registry import FunctionRegistry, FunctionStats
 from lambench.core.runtime.scratch import make_scratch_dir, remove_tree
 from lambench.core.runtime.versions import LATEST, Alias, Version, VersionStore
+
+if TYPE_CHECKING:
+    from lambench.core.runtime.provisioned import ProvisionedStatus
 
 __all__ = [
     "LATEST",

@@ -75,7 +75,8 @@ def test_a_cached_project_equals_a_parsed_one(tmp_path: Path) -> None:
 
 
 def test_encoding_keeps_every_line_and_intrinsic() -> None:
-    tree = parse(DEMO_DIR / "template.yaml")
+    template = DEMO_DIR / "template.yaml"
+    tree = parse(template, template.read_bytes())
     assert decode(json.loads(json.dumps(encode(tree)))) == tree
     again = decode(encode(tree))
     assert isinstance(again, dict) and isinstance(tree, dict)

@@ -88,8 +88,6 @@ COMMANDS: tuple[Command, ...] = (
     _command("tui", "open the terminal UI (the default when no command is given)", "tui_cmd"),
 )
 
-BY_NAME: dict[str, Command] = {command.name: command for command in COMMANDS}
-
 
 def add_commands(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser], selected: str | None

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from lambench.cli.common import UserError
+from lambench.cli.errors import UserError
 
 if TYPE_CHECKING:
     from lambench.core.events import EventTemplate

@@ -24,6 +24,9 @@ from lambench.core.template.model import Intrinsic, LocatedList, LocatedMap, Tem
 #: Bumped whenever the encoding below changes.
 CACHE_FORMAT = 1
 
+#: What `_read_cache` returns when there is no usable cache (None is a valid parsed template).
+_MISSING = object()
+
 
 def cache_path(template_path: Path) -> Path:
     """Where the parsed form of `template_path` is kept."""
@@ -50,12 +53,9 @@ def load_tree(template_path: Path) -> object:
         return cached
     from lambench.core.template.yaml_source import parse
 
-    tree = parse(template_path)
+    tree = parse(template_path, data)
     _write_cache(target, header, tree)
     return tree
-
-
-_MISSING = object()
 
 
 def _read_cache(target: Path, header: dict[str, object]) -> object:

@@ -88,12 +88,9 @@ for _tag in INTRINSIC_TAGS:
 _TemplateLoader.add_multi_constructor("!", _construct_unknown_tag)
 
 
-def parse(path: Path) -> object:
-    """The template at `path` as located values; any problem is a located TemplateError."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise TemplateError(path, 1, "Template", f"cannot be read: {exc.strerror or exc}") from None
+def parse(path: Path, data: bytes) -> object:
+    """`data`, the bytes of the template at `path`, as located values; any problem is a located
+    TemplateError (`path` names the file in it)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

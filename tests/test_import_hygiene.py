@@ -108,3 +108,14 @@ def test_an_ad_hoc_handler_invoke_imports_nothing_heavy(tmp_path: Path) -> None:
     assert status == 0
     assert _heavy(modules) == set()
     assert "lambench.core.template.reader" not in modules  # no template to read
+
+
+def test_an_invoke_defines_its_records_without_dataclasses(tmp_path: Path) -> None:
+    # `dataclasses` brings `inspect`, `ast` and `dis` and compiles every generated method apart:
+    # the engine's records are `lambench.core.record` classes, so a one-shot invoke loads neither.
+    (tmp_path / "app.py").write_text("def handler(event, context):\n    return event\n")
+    argv = ["invoke", "--handler", "app.handler", "--code-dir", str(tmp_path), "--event-json", "{}"]
+    status, modules = _run_main(argv, cwd=tmp_path)
+    assert status == 0
+    assert "lambench.core.runtime.invoke_api" in modules
+    assert {"dataclasses", "inspect", "ast", "dis"} & modules == set()

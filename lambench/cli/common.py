@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lambench.cli.errors import UserError as UserError  # re-exported: every command raises it
 from lambench.core.limits import DEFAULT_MEMORY_MB, DEFAULT_RUNTIME, DEFAULT_TIMEOUT_S, SUPPORTED_RUNTIMES
+from lambench.core.record import field, record
 
 if TYPE_CHECKING:
     from lambench.core.backends.local import LocalBackend
@@ -53,7 +53,7 @@ def add_adhoc_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-@dataclass
+@record
 class Loaded:
     """The functions a command works on, with their deployment settings from the template."""
 

@@ -99,10 +99,10 @@ def _list_project(args: argparse.Namespace) -> int:
 
 
 def _print_detail(detail: Any, as_json: bool) -> None:
-    import dataclasses
+    from lambench.core.record import as_dict
 
     if as_json:
-        print(json.dumps(dataclasses.asdict(detail), indent=2))
+        print(json.dumps(as_dict(detail), indent=2))
         return
     s = detail.summary
     lines = [

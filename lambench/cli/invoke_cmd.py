@@ -320,9 +320,9 @@ def _run_remote(args: argparse.Namespace) -> int:
             invocation_type="Event" if args.asynchronous else "RequestResponse",
         )
     if args.json:
-        import dataclasses
+        from lambench.core.record import as_dict
 
-        data = dataclasses.asdict(outcome)
+        data = as_dict(outcome)
         text = outcome.payload.decode("utf-8", "replace")
         try:
             data["payload"] = json.loads(text) if text else None

@@ -327,15 +327,14 @@ def _reasons(reasons: dict[str, int]) -> str:
 
 
 def _as_json(report: LoadReport, snapshot: Snapshot) -> dict[str, Any]:
-    from dataclasses import asdict
-
+    from lambench.core.record import as_dict
     from lambench.core.timeline.export import to_json
 
     progress = report.progress
     return {
         "function": report.function,
         "qualifier": report.qualifier,
-        "plan": asdict(report.plan),
+        "plan": as_dict(report.plan),
         "startedAt": report.started_at,
         "endedAt": report.ended_at,
         "stoppedEarly": report.stopped,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import time
 
 from lambench.cli.backend_options import add_backend_options, open_backend
 from lambench.cli.common import UserError, add_project_option
 from lambench.cli.logs_cmd import parse_since
+from lambench.core.record import as_dict
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     with open_backend(args) as backend:
         summary = backend.metrics(args.name, start, end, args.period)
     if args.json:
-        print(json.dumps(dataclasses.asdict(summary), indent=2))
+        print(json.dumps(as_dict(summary), indent=2))
         return 0
 
     def show(value: float | None, unit: str = "") -> str:

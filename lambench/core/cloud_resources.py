@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+
+from lambench.core.record import field, record
 
 S3_BUCKET = "AWS::S3::Bucket"
 SQS_QUEUE = "AWS::SQS::Queue"
@@ -57,7 +58,7 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
 _BUCKET_INVALID_RE = re.compile(r"[^a-z0-9.-]+")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CloudResource:
     """One resource of the template to create in the embedded account.
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from lambench.core.limits import (
@@ -26,6 +25,7 @@ from lambench.core.limits import (
     TIMEOUT_MAX_S,
     TIMEOUT_MIN_S,
 )
+from lambench.core.record import field, record
 
 LOG_FORMATS = ("Text", "JSON")
 APPLICATION_LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
@@ -67,7 +67,7 @@ class ConfigError(ValueError):
     """
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LoggingConfig:
     """The function's `LoggingConfig` (lambda-facts §5.4)."""
 
@@ -83,7 +83,7 @@ class LoggingConfig:
         return self.application_log_level
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FunctionConfig:
     """One Lambda function as lambench runs it.
 

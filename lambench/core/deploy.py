@@ -8,15 +8,15 @@ provisioned environments costs processes, so callers choose which aliases to pro
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from lambench.core.config import ConfigError
+from lambench.core.record import record
 from lambench.core.runtime import errors
 from lambench.core.runtime.service import LocalLambda
 from lambench.core.template import Deployment
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DeployStep:
     """One thing applying a deployment did, for the user to read."""
 

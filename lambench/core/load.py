@@ -13,8 +13,8 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
+from lambench.core.record import field, record
 from lambench.core.runtime import errors
 from lambench.core.runtime.service import LocalLambda
 
@@ -26,7 +26,7 @@ BURST = "burst"
 MAX_RATE_WORKERS = 1_000
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LoadPlan:
     """What to send. Build one with `requests`, `rate` or `burst`."""
 
@@ -66,7 +66,7 @@ class LoadPlan:
         return f"a burst of {self.requests:,} requests"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LoadProgress:
     """Counts at one moment of a run."""
 
@@ -86,7 +86,7 @@ class LoadProgress:
         return self.succeeded + self.function_errors + self.throttled + self.failed
 
 
-@dataclass
+@record
 class LoadReport:
     """The end of a run: its window, its final counts, and whether it was stopped early."""
 

@@ -15,7 +15,6 @@ import json
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import replace
 from typing import Any
 
 from lambench.core.aws_errors import UNSUPPORTED, aws_call
@@ -32,6 +31,7 @@ from lambench.core.backends.base import (
 from lambench.core.backends.masking import mask_environment
 from lambench.core.logs.model import LogBatch, LogQuery
 from lambench.core.logs.parse import parse_report
+from lambench.core.record import replace
 from lambench.core.runtime.figures import ERROR
 
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Protocol
 
 # BackendError lives beside the AWS error translation that raises it (core/logs uses both).
 from lambench.core.aws_errors import BackendError as BackendError
 from lambench.core.logs.model import LogBatch, LogQuery
+from lambench.core.record import field, record
 from lambench.core.runtime.figures import InvocationFigures
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FunctionSummary:
     """One row of a function listing."""
 
@@ -33,7 +33,7 @@ class FunctionSummary:
     code_size: int | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VersionInfo:
     """A published version (or `$LATEST`)."""
 
@@ -43,7 +43,7 @@ class VersionInfo:
     last_modified: str | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AliasInfo:
     """An alias: the version it points at and, for a weighted alias, the extra versions' weights."""
 
@@ -53,7 +53,7 @@ class AliasInfo:
     description: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ProvisionedInfo:
     """A provisioned-concurrency configuration of one version or alias."""
 
@@ -65,7 +65,7 @@ class ProvisionedInfo:
     reason: str | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FunctionDetail:
     """Everything `lambench functions NAME` shows about one function.
 
@@ -86,7 +86,7 @@ class FunctionDetail:
     tags: dict[str, str]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class InvokeOutcome:
     """What one invoke returned, in the Invoke API's terms.
 
@@ -106,7 +106,7 @@ class InvokeOutcome:
     figures: InvocationFigures | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MetricPoint:
     """One period of one metric."""
 
@@ -114,7 +114,7 @@ class MetricPoint:
     value: float
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MetricsSummary:
     """CloudWatch metrics of one function (namespace AWS/Lambda) over a window.
 

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from lambench.core.aws_errors import http_status
 from lambench.core.backends.base import BackendError, MetricPoint, MetricsSummary
+from lambench.core.record import record
 
 NAMESPACE = "AWS/Lambda"
 #: Periods GetMetricData accepts below a minute (high-resolution metrics); above, multiples of 60.
 _SHORT_PERIODS = (1, 5, 10, 20, 30)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Series:
     query_id: str
     name: str

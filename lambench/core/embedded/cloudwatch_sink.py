@@ -18,10 +18,10 @@ import contextlib
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from lambench.core.diagnostics import logger
+from lambench.core.record import record
 from lambench.core.runtime.records import Lifecycle, LifecycleRecord, LogRecord, ThrottleRecord
 
 #: PutLogEvents limits: 10,000 events and 1,048,576 bytes (26 bytes of overhead per event).
@@ -30,7 +30,7 @@ _MAX_BATCH_BYTES = 1_048_576 - 64 * 1024
 _EVENT_OVERHEAD = 26
 
 
-@dataclass
+@record
 class _FunctionMetrics:
     invocations: int = 0
     errors: int = 0

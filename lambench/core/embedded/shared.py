@@ -12,14 +12,15 @@ import contextlib
 import json
 import os
 import socket
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from lambench.core.record import record
 
 STATE_FILE = "account.json"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SharedAccount:
     """A running embedded account: who serves it, where, and in which region."""
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
 from functools import lru_cache
@@ -32,6 +31,7 @@ from typing import Any
 
 from lambench.core.events.expressions import ExpressionError
 from lambench.core.events.render import bind, render
+from lambench.core.record import field, record
 
 
 class EventError(ValueError):
@@ -76,7 +76,7 @@ def _kind_of(value: Any) -> str:
     raise TypeError(f"a parameter default must be JSON, not {type(value).__name__}")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Param:
     """One parameter of a template: its default, help text and the values it accepts."""
 
@@ -204,7 +204,7 @@ def parse_time(text: str) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class EventTemplate:
     """One built-in event template."""
 
@@ -269,7 +269,7 @@ class EventTemplate:
         return json.dumps(self.render(values), indent=indent, ensure_ascii=False)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Service:
     """An AWS service that invokes Lambda, and its templates."""
 

@@ -18,11 +18,11 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lambench.core.events.catalog import EventError
+from lambench.core.record import record
 
 FUNCTION_EVENTS_DIR = Path(".lambench") / "events"
 SHARED_EVENTS_DIR = Path(".lambench") / "shared-events"
@@ -35,7 +35,7 @@ class EventStoreError(EventError):
     """A saved-event operation that cannot be done: bad name, missing event, would overwrite."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SavedEvent:
     """One saved event file."""
 

@@ -22,12 +22,12 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Generator, Iterator, Mapping
-from dataclasses import replace
 from typing import Any
 
 from lambench.core.aws_errors import UNSUPPORTED, BackendError, aws_call, translate
 from lambench.core.logs.model import LogBatch, LogLine, LogQuery
 from lambench.core.logs.parse import make_line, matches
+from lambench.core.record import replace
 
 #: How far back a tail that is not following looks when the query gives no `since`.
 DEFAULT_HISTORY_S = 3600.0

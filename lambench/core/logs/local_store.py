@@ -25,12 +25,12 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as _quote
 from pathlib import Path
 
 from lambench.core.logs.model import LogBatch, LogLine, LogQuery
 from lambench.core.logs.parse import matches
+from lambench.core.record import record
 
 SEGMENT_SUFFIX = ".jsonl"
 #: How often a follower looks at the segments' sizes.
@@ -105,7 +105,7 @@ def _function_needle(function: str) -> bytes:
     return b'"f":' + _quote(function).encode()
 
 
-@dataclass
+@record
 class _Tailed:
     """How far a reader has read one segment: up to `offset`, the end of its last whole line."""
 

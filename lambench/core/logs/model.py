@@ -6,13 +6,13 @@ account) produces the same `LogLine`s, so the CLI and the TUI render them one wa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from lambench.core.record import record
 
 #: Levels as lambench normalises them (Python's WARNING and CRITICAL become WARN and FATAL).
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LogLine:
     """One log event of one function.
 
@@ -29,7 +29,7 @@ class LogLine:
     text: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LogQuery:
     """Which lines a tail yields.
 
@@ -47,7 +47,7 @@ class LogQuery:
     level: str | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LogBatch:
     """What a tail yields: lines in time order, and a notice when the source has something to say.
 

@@ -22,10 +22,10 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, replace
 
 from lambench.core.logs.model import LogLine
 from lambench.core.logs.parse import parse_report
+from lambench.core.record import record, replace
 from lambench.core.runtime.figures import ERROR, SUCCESS, TIMEOUT, InvocationFigures
 from lambench.core.runtime.platform_logs import Report
 from lambench.core.runtime.records import Lifecycle, LifecycleRecord
@@ -55,7 +55,7 @@ def parse_stream(stream: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
-@dataclass
+@record
 class _Stream:
     """What one environment's lines have said so far."""
 

@@ -10,8 +10,8 @@ is throttled with the `Reason` of §4.8.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
+from lambench.core.record import record
 from lambench.core.runtime import errors
 
 #: Account concurrency quota per Region (lambda-facts §9).
@@ -32,7 +32,7 @@ SCALING_RATE = "FunctionInvocationRateLimitExceeded"
 RESERVED_SCALING_RATE = "ReservedFunctionInvocationRateLimitExceeded"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ConcurrencyLimits:
     """The account's limits. Lower them for a demo: a scaling rate of 5 shows throttles at once."""
 

@@ -20,9 +20,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from lambench.core.config import FunctionConfig
+from lambench.core.record import record
 from lambench.core.runtime import errors, platform_logs, processes
 from lambench.core.runtime.envvars import build_environment
 from lambench.core.runtime.figures import ERROR, SUCCESS, TIMEOUT, InvocationFigures
@@ -53,7 +53,7 @@ PROVISIONED_INIT_MIN_S = 130.0
 SHUTDOWN_GRACE_S = 0.3
 
 
-@dataclass
+@record
 class Outcome:
     """What an environment reports back for one invocation."""
 
@@ -65,7 +65,7 @@ class Outcome:
     content_type: str = "application/json"
 
 
-@dataclass
+@record
 class _Result:
     status: str  # success | handled (the function reported an error) | error (platform) | timeout
     payload: bytes
@@ -73,7 +73,7 @@ class _Result:
     content_type: str = "application/json"
 
 
-@dataclass
+@record
 class _InitResult:
     ok: bool
     duration_ms: float
@@ -82,7 +82,7 @@ class _InitResult:
     payload: bytes = b""
 
 
-@dataclass
+@record
 class _Start:
     """When and how one invocation began, for its outcome."""
 
@@ -93,7 +93,7 @@ class _Start:
     log: InvocationLog
 
 
-@dataclass
+@record
 class EnvironmentHooks:
     """How an environment reports to its service: lifecycle and log records, and whether anyone listens."""
 

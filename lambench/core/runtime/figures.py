@@ -7,7 +7,7 @@ here and nowhere else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from lambench.core.record import record
 
 #: How an invocation ended.
 SUCCESS = "success"
@@ -15,7 +15,7 @@ ERROR = "error"
 TIMEOUT = "timeout"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class InvocationFigures:
     """Duration, billing, memory, cold or warm, and how one invocation ended.
 

@@ -10,10 +10,10 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from lambench.core.config import FunctionConfig
+from lambench.core.record import record
 from lambench.core.runtime import errors
 from lambench.core.runtime.environment import Outcome
 from lambench.core.runtime.figures import InvocationFigures
@@ -24,7 +24,7 @@ LOG_TYPES = ("None", "Tail")
 TAIL_BYTES = 4096
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class InvokeResult:
     """Everything an invocation produced, in the terms of the Invoke API and the REPORT line.
 
@@ -52,7 +52,7 @@ class InvokeResult:
             return text
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class InvokeTarget:
     """What one invoke runs: the configuration, the version it resolved to, and the qualifier named."""
 

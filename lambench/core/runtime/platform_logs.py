@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 import sys
 import time
-from dataclasses import dataclass, replace
 
+from lambench.core.record import record, replace
 from lambench.core.runtime.figures import ERROR, SUCCESS, InvocationFigures
 
 
@@ -70,7 +70,7 @@ def end_line(request_id: str) -> str:
     return f"END RequestId: {request_id}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Report:
     """One REPORT line: the request and its figures.
 

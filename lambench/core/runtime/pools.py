@@ -13,10 +13,10 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lambench.core.config import FunctionConfig
+from lambench.core.record import record
 from lambench.core.runtime import errors, processes
 from lambench.core.runtime.concurrency import AccountConcurrency
 from lambench.core.runtime.environment import SHUTDOWN_GRACE_S, ExecutionEnvironment
@@ -37,7 +37,7 @@ Spawn = Callable[[FunctionConfig, str, str], ExecutionEnvironment]
 PoolKey = tuple[str, str]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class EnvironmentInfo:
     """A snapshot of one environment, for listings and the UI."""
 
@@ -55,7 +55,7 @@ class EnvironmentInfo:
     provisioned_for: str | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Lease:
     """An environment taken for one invocation: whether it is alone in flight, and whether it was
     counted against the concurrency limits (a provisioned one is not)."""

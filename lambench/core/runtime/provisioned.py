@@ -7,9 +7,9 @@ It is not thread-safe: the service uses it while holding its lock.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
+from lambench.core.record import field, record
 from lambench.core.runtime.environment import ExecutionEnvironment
 
 IN_PROGRESS = "IN_PROGRESS"
@@ -19,7 +19,7 @@ FAILED = "FAILED"
 INIT_FAILURE = "FUNCTION_ERROR_INIT_FAILURE"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ProvisionedStatus:
     """The GetProvisionedConcurrencyConfig view of one configuration."""
 
@@ -46,7 +46,7 @@ class ProvisionedStatus:
         return data
 
 
-@dataclass
+@record
 class ProvisionedPool:
     """The environments of one provisioned-concurrency configuration.
 

@@ -7,8 +7,8 @@ are plain immutable data.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
+from lambench.core.record import record
 from lambench.core.runtime.figures import InvocationFigures
 
 
@@ -24,7 +24,7 @@ class Lifecycle(str, enum.Enum):
     ENVIRONMENT_RETIRED = "environment_retired"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LifecycleRecord:
     """One lifecycle step of one environment; `time` is seconds since the epoch.
 
@@ -59,7 +59,7 @@ class LifecycleRecord:
     figures: InvocationFigures | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LogRecord:
     """One line of an environment's log stream: platform lines and function output alike."""
 
@@ -72,7 +72,7 @@ class LogRecord:
     message: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ThrottleRecord:
     """A synchronous invoke the service refused with 429 TooManyRequestsException.
 
@@ -89,7 +89,7 @@ class ThrottleRecord:
     reason: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ReloadRecord:
     """Hot reload acted on a change: which files, which functions, how many environments it retired.
 

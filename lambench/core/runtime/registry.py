@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import random
 import threading
-from dataclasses import dataclass, replace
 
 from lambench.core.config import FunctionConfig
+from lambench.core.record import record, replace
 from lambench.core.runtime import errors
 from lambench.core.runtime.versions import LATEST, VersionStore
 
@@ -19,7 +19,7 @@ _UNKNOWN_REGION = "us-east-1"
 _UNPUBLISHED = "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
 
 
-@dataclass
+@record
 class FunctionStats:
     """What the service counted for one function since it started (the timeline must agree)."""
 

@@ -14,7 +14,8 @@ import json
 import select
 import socket
 import time
-from dataclasses import dataclass, field
+
+from lambench.core.record import field, record
 
 API_PREFIX = "/2018-06-01"
 NEXT_PATH = "/2018-06-01/runtime/invocation/next"
@@ -51,7 +52,7 @@ class ProtocolError(Exception):
         self.message = message
 
 
-@dataclass
+@record
 class HttpRequest:
     """One request from the runtime; header names are lower-cased."""
 
@@ -87,7 +88,7 @@ def render_response(status: int, body: bytes, headers: dict[str, str] | None = N
 ACCEPTED_RESPONSE = render_response(202, ACCEPTED_BODY)
 
 
-@dataclass
+@record
 class Connection:
     """One accepted connection from a runtime, with its unparsed input."""
 

@@ -13,8 +13,8 @@ import json
 import selectors
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from lambench.core.record import record
 from lambench.core.runtime import errors, runtime_api
 
 #: How long an invoking thread polls for the runtime's answer before it blocks, when it is the
@@ -28,7 +28,7 @@ LOG = "log"
 EXIT = "exit"
 
 
-@dataclass
+@record
 class Invocation:
     """One event handed to an environment."""
 
@@ -41,7 +41,7 @@ class Invocation:
     content_type: str = "application/json"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Answer:
     """How the runtime answered the current event.
 

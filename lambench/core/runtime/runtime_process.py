@@ -12,9 +12,9 @@ import os
 import socket
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from lambench.core.config import FunctionConfig
+from lambench.core.record import record
 from lambench.core.runtime import processes
 from lambench.core.runtime.envvars import PYTHON_RUNTIME_DIR
 
@@ -24,7 +24,7 @@ _BOOTSTRAP_CODE = (
 )
 
 
-@dataclass
+@record
 class RuntimeProcess:
     """The live runtime process of an environment and the descriptors that belong to it.
 

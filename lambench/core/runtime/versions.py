@@ -25,11 +25,11 @@ import stat
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from lambench.core.config import FunctionConfig, LoggingConfig
+from lambench.core.record import field, record, replace
 from lambench.core.runtime import errors
 from lambench.core.runtime.identifiers import function_arn, new_request_id
 
@@ -45,7 +45,7 @@ ALIAS_PATTERN = "(?!^[0-9]+$)([a-zA-Z0-9-_]+)"
 _ALIAS_NAME = re.compile(r"^(?!\d+$)[a-zA-Z0-9_-]{1,128}$")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Version:
     """One published version: its number and the configuration whose code is the snapshot."""
 
@@ -63,7 +63,7 @@ class Version:
         return function_arn(self.config.region, self.function, self.number)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Alias:
     """An alias: a name for one version, optionally sending a share of requests to a second one."""
 

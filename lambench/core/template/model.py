@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from lambench.core.cloud_resources import CloudResource
 from lambench.core.config import ConfigError, FunctionConfig
+from lambench.core.record import field, record
 
 TEMPLATE_NAMES = ("template.yaml", "template.yml")
 #: The account id lambench reports for `AWS::AccountId` (moto's default account).
@@ -40,7 +40,7 @@ class TemplateError(ConfigError):
         self.detail = detail
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Intrinsic:
     """A CloudFormation intrinsic function as written in the template, e.g. `!GetAtt Table.Arn`.
 
@@ -62,7 +62,7 @@ class Intrinsic:
         return f"{self.tag} {argument}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Deployment:
     """How a function is deployed beyond its configuration: concurrency and its published alias.
 
@@ -76,7 +76,7 @@ class Deployment:
     provisioned: int | None = None
 
 
-@dataclass
+@record
 class Project:
     """A directory of Lambda functions, described by a SAM template or by nothing at all.
 

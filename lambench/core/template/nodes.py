@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from lambench.core.record import record
 from lambench.core.template.model import Intrinsic, LocatedList, LocatedMap
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Node:
     """A template value with where it came from; mappings and lists hold located children.
 

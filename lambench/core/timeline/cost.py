@@ -7,7 +7,8 @@ ephemeral storage above 512 MB and data transfer are billed separately by AWS an
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+
+from lambench.core.record import record
 
 X86_64 = "x86_64"
 ARM64 = "arm64"
@@ -58,7 +59,7 @@ def duration_cost(gb_s: float, architecture: str) -> float:
     return usd
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Cost:
     """The bill for some requests and GB-seconds, and how much of it the free tier would cover.
 

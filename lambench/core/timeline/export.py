@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 from typing import IO, Any, Literal
 
+from lambench.core.record import as_dict, fields
 from lambench.core.runtime.records import ThrottleRecord
 from lambench.core.timeline.spans import EnvironmentSpan, InvocationSpan, Snapshot, Summary
 
@@ -17,14 +17,14 @@ _FIGURE_COLUMNS = ("duration_ms", "billed_duration_ms", "init_duration_ms", "max
 _INVOCATION_COLUMNS = (
     *(
         name
-        for f in dataclasses.fields(InvocationSpan)
+        for f in fields(InvocationSpan)
         for name in (_FIGURE_COLUMNS if f.name == "figures" else (f.name,))
     ),
     "error_type",
 )
 # An environment's invocations are their own table; CSV has no room for a list in a cell.
-_ENVIRONMENT_COLUMNS = tuple(f.name for f in dataclasses.fields(EnvironmentSpan) if f.name != "invocations")
-_THROTTLE_COLUMNS = tuple(f.name for f in dataclasses.fields(ThrottleRecord))
+_ENVIRONMENT_COLUMNS = tuple(f.name for f in fields(EnvironmentSpan) if f.name != "invocations")
+_THROTTLE_COLUMNS = tuple(f.name for f in fields(ThrottleRecord))
 _CONCURRENCY_COLUMNS = ("time", "in_flight")
 
 
@@ -33,10 +33,10 @@ def _fields(record: Any, names: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _summary(summary: Summary) -> dict[str, Any]:
-    data = {f.name: getattr(summary, f.name) for f in dataclasses.fields(summary)}
+    data = {f.name: getattr(summary, f.name) for f in fields(summary)}
     data["error_types"] = dict(summary.error_types)
     data["throttle_reasons"] = dict(summary.throttle_reasons)
-    data["cost"] = dataclasses.asdict(summary.cost)
+    data["cost"] = as_dict(summary.cost)
     return data
 
 

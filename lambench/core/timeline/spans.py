@@ -6,9 +6,9 @@ while the engine's threads go on feeding the timeline.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
+from lambench.core.record import record
 from lambench.core.runtime.figures import InvocationFigures
 from lambench.core.runtime.records import ThrottleRecord
 from lambench.core.timeline.cost import Cost
@@ -19,7 +19,7 @@ OUTCOMES: tuple[Outcome, ...] = ("success", "error", "timeout", "oom")
 OUT_OF_MEMORY = "Runtime.OutOfMemory"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class InvocationSpan:
     """One invocation, from INVOKE_START to INVOKE_END (times in seconds since the epoch).
 
@@ -77,7 +77,7 @@ class InvocationSpan:
         return self.outcome is not None and self.outcome != "success"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class EnvironmentSpan:
     """One execution environment, from its creation to its retirement.
 
@@ -113,7 +113,7 @@ class EnvironmentSpan:
         return self.retired_at is not None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Summary:
     """What happened in a window: invocations by the time they started, throttles, environments.
 
@@ -148,7 +148,7 @@ class Summary:
     percentiles_exact: bool
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Snapshot:
     """Everything a timeline view needs for one window, taken at one instant.
 

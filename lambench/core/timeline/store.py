@@ -17,8 +17,8 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-from dataclasses import dataclass, field
 
+from lambench.core.record import field, record
 from lambench.core.runtime.records import ThrottleRecord
 from lambench.core.timeline import histogram
 from lambench.core.timeline.aggregates import Totals
@@ -291,7 +291,7 @@ class Timeline(TimelineRecorder):
         return chosen
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _Capture:
     """What one query needs, copied under the lock; the module functions below work on it."""
 

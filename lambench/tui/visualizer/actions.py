@@ -6,13 +6,13 @@ line for a notification) into messages.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from lambench.core.limits import MEMORY_MAX_MB, MEMORY_MIN_MB
+from lambench.core.record import replace
 from lambench.core.runtime import errors
 from lambench.core.runtime.service import LocalLambda
 from lambench.core.timeline.export import CSV_TABLES, to_json, write_csv
@@ -123,7 +123,7 @@ def set_memory(service: LocalLambda, function: str, text: str, qualifier: str | 
     memory = parse_count(text, "memory (MB)", minimum=MEMORY_MIN_MB, maximum=MEMORY_MAX_MB)
     try:
         config = service.get_function(function)
-        service.reload_function(function, dataclasses.replace(config, memory_mb=memory))
+        service.reload_function(function, replace(config, memory_mb=memory))
     except errors.LambdaServiceError as exc:
         raise _service_error(exc) from None
     said = f"{function}: memory {memory} MB; the next invoke starts a new environment"

@@ -1028,3 +1028,32 @@ def test_deployment_settings_accept_parameter_refs(tmp_path: Path) -> None:
 def test_deployment_errors_are_located(tmp_path: Path, properties: str, expected: str) -> None:
     one_function(tmp_path, properties)
     assert load_error(tmp_path) == expected
+
+
+def _lines(value: object) -> object:
+    """Every value of a located tree with the line it was found on, for comparing two readings."""
+    from lambench.core.template.model import LocatedList, LocatedMap
+
+    if isinstance(value, LocatedMap):
+        return (
+            "map",
+            value.line,
+            [(key, value.key_lines.get(key), _lines(item)) for key, item in value.items()],
+        )
+    if isinstance(value, LocatedList):
+        return ("list", value.line, value.item_lines, [_lines(item) for item in value])
+    return value
+
+
+def test_libyaml_and_pure_python_readings_agree_to_the_line() -> None:
+    import yaml
+
+    from lambench.core.template import yaml_source
+    from tests.helpers import REPO
+
+    assert yaml_source._FastTemplateLoader.__mro__[1] is getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    for template in sorted((REPO / "demo_functions").rglob("template.yaml")):
+        text = template.read_text()
+        fast = yaml.load(text, Loader=yaml_source._FastTemplateLoader)
+        pure = yaml.load(text, Loader=yaml_source._TemplateLoader)
+        assert _lines(fast) == _lines(pure)

@@ -119,3 +119,40 @@ def test_an_invoke_defines_its_records_without_dataclasses(tmp_path: Path) -> No
     assert status == 0
     assert "lambench.core.runtime.invoke_api" in modules
     assert {"dataclasses", "inspect", "ast", "dis"} & modules == set()
+
+
+def test_events_generate_loads_neither_openssl_nor_shutil() -> None:
+    # SQS's MD5OfBody comes from CPython's built-in MD5; every parser formats with lambench's
+    # HelpFormatter, which knows the width without shutil.
+    status, modules = _run_main(["events", "generate", "sqs", "receive-message"])
+    assert status == 0
+    assert "lambench.core.events.expressions" in modules
+    assert {"_hashlib", "shutil"} & modules == set()
+
+
+_GETTEXT_SEARCHES = """
+import gettext, json, os, sys
+searches = []
+original = gettext.find
+gettext.find = lambda *args, **kwargs: searches.append(args) or original(*args, **kwargs)
+from lambench.cli.main import main
+null = os.open(os.devnull, os.O_WRONLY)
+os.dup2(null, 1)
+os.dup2(null, 2)
+try:
+    main(json.loads(sys.argv[1]))
+except SystemExit:
+    pass
+with open(sys.argv[2], "w") as out:
+    json.dump(len(searches), out)
+"""
+
+
+@pytest.mark.parametrize("argv", [["invoke", "--help"], ["events", "generate", "--help"], ["invoke"]])
+def test_argparse_looks_its_message_catalog_up_once(tmp_path: Path, argv: list[str]) -> None:
+    # argparse asks gettext for every string it uses; without a catalog each ask searched the
+    # locale directories again (about sixty searches a command).
+    report = tmp_path / "searches.json"
+    command = [sys.executable, "-c", _GETTEXT_SEARCHES, json.dumps(argv), str(report)]
+    subprocess.run(command, check=True, cwd=REPO, timeout=60)
+    assert json.loads(report.read_text()) == 1

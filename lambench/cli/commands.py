@@ -12,6 +12,7 @@ import importlib
 import os
 import sys
 from collections.abc import Callable
+from typing import Any
 
 
 def _terminal_columns() -> int:
@@ -41,6 +42,34 @@ class HelpFormatter(argparse.HelpFormatter):
 
 class RawDescriptionHelpFormatter(HelpFormatter, argparse.RawDescriptionHelpFormatter):
     """`HelpFormatter` that keeps the description's and epilog's own line breaks."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser with `HelpFormatter` by default, for itself and every subparser under it.
+
+    argparse builds a formatter for each option it adds (to check the metavar), so a parser left
+    with the standard formatter would import shutil after all.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def translate_messages_once() -> None:
+    """Look argparse's message catalog up once for the process, not at every message.
+
+    argparse translates each string it uses through `gettext.gettext`, which searches the locale
+    directories again on every call when no catalog exists (the usual case): some sixty searches
+    for one `lambench invoke`. The catalog found (or the identity fallback) is the same each time
+    for the life of a process, so it is resolved here once and handed to argparse.
+    """
+    import gettext
+
+    domain = gettext.textdomain()
+    catalog = gettext.translation(domain, gettext.bindtextdomain(domain), fallback=True)
+    argparse._ = catalog.gettext  # type: ignore[attr-defined]
+    argparse.ngettext = catalog.ngettext  # type: ignore[attr-defined]
 
 
 class Command:
@@ -89,9 +118,7 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 
-def add_commands(
-    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], selected: str | None
-) -> None:
+def add_commands(subparsers: argparse._SubParsersAction[ArgumentParser], selected: str | None) -> None:
     """Add every command to `subparsers`; only `selected` (if any) gets its options."""
     for command in COMMANDS:
         parser = subparsers.add_parser(command.name, help=command.help, formatter_class=HelpFormatter)

@@ -22,11 +22,11 @@ EXIT_BACKEND = 3
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser, with every command listed and only `command`'s options added."""
-    from lambench.cli.commands import HelpFormatter, add_commands
+    from lambench.cli.commands import ArgumentParser, add_commands, translate_messages_once
 
-    parser = argparse.ArgumentParser(
+    translate_messages_once()
+    parser = ArgumentParser(
         prog="lambench",
-        formatter_class=HelpFormatter,
         description=(
             "A workbench for AWS Lambda: runs your functions locally with the real execution model "
             "(cold and warm starts, timeouts, memory limits, AWS's exact errors and log lines)."

@@ -20,7 +20,9 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
-# gzip, hashlib (OpenSSL) and urllib.parse are imported where they are used: `lambench events`
+from lambench.core.digests import md5, md5_hex, sha256_hex
+
+# gzip and urllib.parse are imported where they are used: `lambench events`
 # and the TUI's picker load this module, and those imports would double its start-up.
 
 
@@ -90,15 +92,11 @@ def _b64gzip(value: Any) -> str:
 
 
 def _md5(value: Any) -> str:
-    import hashlib
-
-    return hashlib.md5(_as_bytes(value)).hexdigest()
+    return md5_hex(_as_bytes(value))
 
 
 def _sha256(value: Any) -> str:
-    import hashlib
-
-    return hashlib.sha256(_as_bytes(value)).hexdigest()
+    return sha256_hex(_as_bytes(value))
 
 
 def _size(value: Any) -> int:
@@ -273,11 +271,9 @@ def _dynamodb_item(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 def _sqs_attributes_md5(attributes: Mapping[str, Mapping[str, Any]] | None) -> str | None:
     """SQS's MD5OfMessageAttributes: an MD5 over each attribute's length-prefixed name, type and value."""
-    import hashlib
-
     if not attributes:
         return None
-    digest = hashlib.md5()
+    digest = md5()
     for name in sorted(attributes):
         attribute = attributes[name]
         data_type = str(attribute.get("dataType") or attribute.get("DataType") or "String")
@@ -294,7 +290,7 @@ def _sqs_attributes_md5(attributes: Mapping[str, Mapping[str, Any]] | None) -> s
         else:
             digest.update(b"\x01")
             field(str(attribute.get("stringValue") or attribute.get("StringValue") or "").encode())
-    return digest.hexdigest()
+    return str(digest.hexdigest())
 
 
 def _dynamodb_size(item: Mapping[str, Any] | None) -> int:

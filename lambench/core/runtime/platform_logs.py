@@ -10,6 +10,7 @@ import math
 import sys
 import time
 
+from lambench.core.digests import sha256_hex
 from lambench.core.record import record, replace
 from lambench.core.runtime.figures import ERROR, SUCCESS, InvocationFigures
 
@@ -33,22 +34,9 @@ def runtime_version(runtime: str) -> str:
     return f"{base}:{flavour or 'al'}.v1"
 
 
-def _sha256_hex(data: bytes) -> str:
-    # CPython's own SHA-256 where it is there: hashlib loads OpenSSL first, which costs a one-shot
-    # `lambench invoke` more than a tenth of its function's cold start. Same digest either way.
-    try:
-        from _sha2 import sha256  # type: ignore[import-not-found]  # Python 3.12+
-    except ImportError:
-        try:
-            from _sha256 import sha256  # type: ignore[import-not-found]  # Python 3.10-3.11
-        except ImportError:
-            from hashlib import sha256
-    return str(sha256(data).hexdigest())
-
-
 def runtime_version_arn(runtime: str, region: str) -> str:
     """`arn:aws:lambda:<region>::runtime:<64 hex>`, stable for one runtime on one interpreter."""
-    digest = _sha256_hex(f"lambench:{runtime}:{sys.version}".encode())
+    digest = sha256_hex(f"lambench:{runtime}:{sys.version}".encode())
     return f"arn:aws:lambda:{region}::runtime:{digest}"
 
 

@@ -400,9 +400,9 @@ def code_sha256(config: FunctionConfig) -> str:
 
     AWS hashes the deployment zip; lambench has no zip, so the figure has AWS's shape but not its value.
     """
-    import hashlib
+    from lambench.core.digests import sha256
 
-    digest = hashlib.sha256()
+    digest = sha256()
     _tree_digest(digest, config.code_dir)
     for index, layer in enumerate(config.layers):
         digest.update(f"\0layer {index}\0".encode())
@@ -412,12 +412,12 @@ def code_sha256(config: FunctionConfig) -> str:
 
 def config_sha256(config: FunctionConfig) -> str:
     """A digest of the configuration that a version freezes (everything but where the code is)."""
-    import hashlib
+    from lambench.core.digests import sha256_hex
 
     data = _config_json(config)
     data.pop("CodeDir")
     data.pop("Layers")
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    return sha256_hex(json.dumps(data, sort_keys=True).encode())
 
 
 def _copy_tree(source: Path, target: Path, copied: int) -> int:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 import pytest
 
 from lambench.core.runtime.figures import InvocationFigures
-from lambench.core.runtime.records import Lifecycle, LifecycleRecord, LogRecord, ReloadRecord, ThrottleRecord
+from lambench.core.runtime.records import Lifecycle, LifecycleRecord, LogRecord, ThrottleRecord
 from lambench.core.timeline import (
     InvocationSpan,
     Snapshot,
@@ -175,7 +175,7 @@ def feed(timeline: Timeline, *groups: Iterable[TimelineRecord] | TimelineRecord)
     """Feed every record in time order, as the engine publishes them (ties keep their order)."""
     records: list[TimelineRecord] = []
     for group in groups:
-        if isinstance(group, LifecycleRecord | LogRecord | ThrottleRecord | ReloadRecord):
+        if not isinstance(group, Iterable):
             records.append(group)
         else:
             records.extend(group)

@@ -74,6 +74,13 @@ def run_serve(args: argparse.Namespace) -> int:
             backend.account.start()
             with hot_reload(backend, args, loaded):
                 backend.service.subscribe(_print_reloads)
+                resumed = backend.service.resume_pending_events()
+                if resumed:
+                    print(
+                        f"lambench: resumed {resumed} queued asynchronous event(s) from .lambench/async",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                 account = shared.SharedAccount(os.getpid(), backend.account.endpoint, backend.region)
                 shared.publish(project, account)
                 try:
@@ -89,10 +96,12 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def _print_reloads(record: object) -> None:
-    from lambench.core.runtime.records import ReloadRecord
+    from lambench.core.runtime.records import AsyncRecord, AsyncStep, ReloadRecord
 
     if isinstance(record, ReloadRecord):
         print(f"lambench: {describe(record)}", file=sys.stderr, flush=True)
+    elif isinstance(record, AsyncRecord) and record.kind is not AsyncStep.ACCEPTED:
+        print(f"lambench: {record.summary()}", file=sys.stderr, flush=True)
 
 
 def _print_banner(backend: LocalBackend, resources: list[CloudResource]) -> None:

@@ -58,6 +58,9 @@ def _apply(
     provision: Callable[[str, str], bool],
 ) -> list[DeployStep]:
     steps: list[DeployStep] = []
+    if deployment.async_config is not None:
+        service.put_event_invoke_config(name, deployment.async_config)
+        steps.append(DeployStep(name, "asynchronous invocation settings (EventInvokeConfig) applied"))
     if deployment.reserved_concurrency is not None:
         service.put_function_concurrency(name, deployment.reserved_concurrency)
         steps.append(DeployStep(name, f"reserved concurrency {deployment.reserved_concurrency}"))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from lambench.core.logs.model import LogLine, LogQuery
-from lambench.core.runtime.records import ReloadRecord
+from lambench.core.runtime.records import AsyncRecord, AsyncStep, ReloadRecord
 
 if TYPE_CHECKING:
     from lambench.core.backends.base import Backend
@@ -47,11 +47,19 @@ class Session:
         self._tail: threading.Thread | None = None
         self._closed = False
         service = getattr(backend, "service", None)
-        self._unsubscribe = (
-            service.subscribe(lambda r: self._reloads.append(r) if isinstance(r, ReloadRecord) else None)
-            if service is not None
-            else None
-        )
+        self._unsubscribe = service.subscribe(self._on_record) if service is not None else None
+        if service is not None:
+            # Events an earlier lambench on this project accepted and did not finish run now.
+            resumed = service.resume_pending_events()
+            if resumed:
+                self._notices.append(f"resumed {resumed} queued asynchronous event(s) from .lambench/async")
+
+    def _on_record(self, record: object) -> None:
+        # Engine threads call this: it only appends to deques the UI clock drains.
+        if isinstance(record, ReloadRecord):
+            self._reloads.append(record)
+        elif isinstance(record, AsyncRecord) and record.kind is not AsyncStep.ACCEPTED:
+            self._notices.append(record.summary())
 
     def start_tail(self, function: str | None, since: float | None = None) -> None:
         """Follow the log (every function's locally, one function's on AWS) from `since` (default now).

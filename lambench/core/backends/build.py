@@ -36,7 +36,8 @@ def build_local_backend(
     `project_dir` is where the project keeps its state (`.lambench/`: the log store, the versions,
     the record of a running `lambench serve`); it defaults to `project.directory`. The region is the
     first function's (`us-east-1` without functions). `versions` is the store of published versions
-    and aliases, by default the project's `.lambench/versions`.
+    and aliases, by default the project's `.lambench/versions`; accepted `Event` invokes are
+    journaled in `.lambench/async` (the `async_dir` option).
 
     The template's deployment settings are applied: reserved concurrency always, AutoPublishAlias
     for the functions `publish` names, provisioned concurrency where `provision` says (by default
@@ -49,6 +50,8 @@ def build_local_backend(
     """
     directory = Path(project_dir if project_dir is not None else project.directory).resolve()
     region = next((config.region for config in project.functions.values()), "us-east-1")
+    # Accepted Event invokes are journaled here, so none is lost if lambench stops.
+    options.setdefault("async_dir", directory / ".lambench" / "async")
     backend = LocalBackend(
         project.functions.values(),
         project_dir=directory,

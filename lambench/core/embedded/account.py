@@ -17,6 +17,7 @@ from lambench.core.embedded.lambda_route import LambdaInvokeRoute
 from lambench.core.embedded.server import EmbeddedMoto
 
 if TYPE_CHECKING:
+    from lambench.core.runtime.destinations import Delivery
     from lambench.core.runtime.service import LocalLambda
 
 
@@ -95,6 +96,7 @@ class EmbeddedAccount:
     def attach(self, service: LocalLambda, reserved: Mapping[str, int | None] | None = None) -> None:
         """Serve `service`'s functions from this account and mirror its logs and metrics."""
         self._service = service
+        service.set_destination_sender(self._send_destination)
         groups = {config.name: config.log_group for config in service.functions()}
         self._sink = CloudWatchSink(lambda name: groups.get(name) or f"/aws/lambda/{name}")
         self._unsubscribe = service.subscribe(self._sink.subscriber)
@@ -118,6 +120,11 @@ class EmbeddedAccount:
             self._sink.start(clients)
 
         self._moto.add_start_hook(fill)
+
+    def _send_destination(self, delivery: Delivery) -> None:
+        from lambench.core.embedded.destination_sender import send
+
+        send(self.client, delivery)
 
     def start(self, timeout: float = 60.0) -> None:
         """Start moto now and wait until the account is filled and open."""

@@ -1,92 +1,270 @@
-"""Asynchronous (`Event`) invocations: accepted at once, run off the caller's thread.
+"""Asynchronous (`Event`) invocations as Lambda runs them (lambda-facts §7.2).
 
-Today each event gets a thread of its own that runs it, retrying a throttle with backoff until the
-service closes. This is the seat for the rest of Lambda's asynchronous model (a durable queue,
-retries of function errors, event age, destinations): they belong here, behind `submit`.
+An accepted event goes to the durable journal (when the service has one) before the 202, then
+to a scheduler that runs each attempt on a thread of its own:
+
+- a function error (a handler exception, a timeout, an out-of-memory kill) is retried
+  `MaximumRetryAttempts` times (default 2), after 1 minute and then 2 minutes;
+- a throttle is retried with backoff from 1 s, doubling up to 5 minutes, and does not count as
+  an attempt;
+- an event older than `MaximumEventAgeInSeconds` (default 6 hours) when its next attempt is due
+  is not run again;
+- the outcome goes to the OnSuccess or OnFailure destination, and a failure to the dead-letter
+  queue, with AWS's record and attributes (`destinations.py`).
+
+Every wait is multiplied by `LAMBENCH_TIME_SCALE`; the records keep real Lambda seconds.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
 import time
 from collections.abc import Callable
 
 from lambench.core.runtime import errors
-from lambench.core.runtime.environment import Invocation
+from lambench.core.runtime.async_config import AsyncConfig
+from lambench.core.runtime.async_journal import AsyncJournal, PendingEvent
+from lambench.core.runtime.environment import Invocation, Outcome
 from lambench.core.runtime.invoke_api import InvokeTarget
+from lambench.core.runtime.records import AsyncRecord, AsyncStep
 
-#: A throttled asynchronous event is retried after this delay, doubling up to the maximum.
+#: Waits before the first and the second retry of a function error: "about 1 minute" and "about 2
+#: minutes" in the Developer Guide; lambench waits exactly that (AWS's jitter is not documented).
+RETRY_DELAYS_S = (60.0, 120.0)
+#: A throttled event is retried after 1 s, doubling up to 5 minutes (lambda-facts §7.2).
 THROTTLE_RETRY_S = 1.0
-THROTTLE_RETRY_MAX_S = 30.0
+THROTTLE_RETRY_MAX_S = 300.0
+
+CONDITION_SUCCESS = "Success"
+CONDITION_RETRIES_EXHAUSTED = "RetriesExhausted"
+CONDITION_EVENT_AGE_EXCEEDED = "EventAgeExceeded"
 
 #: Runs one invocation synchronously (the service's own invoke path).
-Run = Callable[[InvokeTarget, Invocation], object]
+Run = Callable[[InvokeTarget, Invocation], tuple[Outcome, str]]
+#: Resolves a function name and qualifier to what an attempt runs (raises ResourceNotFoundError).
+Resolve = Callable[[str, str | None], InvokeTarget]
+#: Hands an event's outcome to its destinations: (event, condition, target or None, last outcome).
+Finish = Callable[[PendingEvent, str, InvokeTarget | None, Outcome | None], None]
 
 
 class AsyncDispatcher:
-    """Runs queued events through `run`; `close` wakes every waiting retry and joins the threads."""
+    """The queue of accepted events: schedules attempts, retries, expiry and destinations.
 
-    def __init__(self, run: Run) -> None:
+    `journal`, when given, makes the queue durable (see `async_journal.py`). `close` stops new
+    attempts and cuts every wait short; events not finished stay in the journal for the next
+    process on the project.
+    """
+
+    def __init__(
+        self,
+        run: Run,
+        *,
+        resolve: Resolve,
+        config_of: Callable[[str], AsyncConfig],
+        finish: Finish,
+        publish: Callable[[AsyncRecord], None],
+        journal: AsyncJournal | None = None,
+        scale: float = 1.0,
+    ) -> None:
         self._run = run
+        self._resolve = resolve
+        self._config_of = config_of
+        self._finish = finish
+        self._publish = publish
+        self._journal = journal
+        self._scale = scale
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
+        self._due: list[tuple[float, int, PendingEvent]] = []
+        self._sequence = itertools.count()
+        self._throttles: dict[str, int] = {}
+        self._last_outcome: dict[str, Outcome] = {}
         self._threads: set[threading.Thread] = set()
+        self._in_flight = 0
         self._closed = False
+        self._scheduler: threading.Thread | None = None
 
-    def submit(self, target: InvokeTarget, invocation: Invocation) -> None:
-        """Accept one event; it runs as soon as a thread picks it up."""
-        thread = threading.Thread(
-            target=self._deliver,
-            args=(target, invocation),
-            name=f"lambench-async-{invocation.request_id[:8]}",
-            daemon=True,
+    @property
+    def scale(self) -> float:
+        """The time scale every wait is multiplied by."""
+        return self._scale
+
+    def submit(self, target: InvokeTarget, invocation: Invocation, qualifier: str | None) -> None:
+        """Accept one event: journaled (durable) before this returns, run as soon as it can."""
+        event = PendingEvent(
+            request_id=invocation.request_id,
+            function=target.config.name,
+            qualifier=qualifier,
+            invoked_function_arn=invocation.invoked_function_arn,
+            trace_id=invocation.trace_id,
+            accepted=time.time(),
+            payload=invocation.payload,
         )
         with self._lock:
             if self._closed:
                 raise errors.LambdaServiceError("The local Lambda service is closed")
-            self._threads.add(thread)
-        thread.start()
+        if self._journal is not None:
+            self._journal.accepted(event)
+        self._publish(self._record(AsyncStep.ACCEPTED, event))
+        self._schedule(event, event.accepted)
+
+    def resume(self, events: list[PendingEvent]) -> None:
+        """Queue events a previous process accepted and did not finish (already in our journal)."""
+        for event in events:
+            self._publish(self._record(AsyncStep.RESUMED, event))
+            self._schedule(event, event.due)
+
+    def pending(self) -> int:
+        """Events accepted and not finished: queued, waiting for a retry, or running."""
+        with self._lock:
+            return len(self._due) + self._in_flight
 
     def close(self) -> None:
-        """Accept no more events and cut every retry wait short (running ones finish or are killed)."""
+        """Accept no more events and start no more attempts; running ones finish or are killed."""
         with self._lock:
             self._closed = True
             self._wake.notify_all()
 
     def join(self, deadline: float) -> None:
-        """Wait, until `deadline` (time.monotonic), for every dispatch thread to end."""
+        """Wait, until `deadline` (time.monotonic), for the scheduler and every attempt to end."""
         with self._lock:
             threads = list(self._threads)
+            if self._scheduler is not None:
+                threads.append(self._scheduler)
         for thread in threads:
             if thread is not threading.current_thread():
                 thread.join(max(0.0, deadline - time.monotonic()))
 
-    def _deliver(self, target: InvokeTarget, invocation: Invocation) -> None:
-        delay = THROTTLE_RETRY_S
-        try:
-            while True:
-                try:
-                    self._run(target, invocation)
-                    return
-                except errors.TooManyRequestsError:
-                    # Lambda keeps a throttled asynchronous event and retries it with backoff
-                    # (lambda-facts §9); lambench retries until the service closes.
-                    if self._sleep_unless_closed(delay):
-                        return
-                    delay = min(delay * 2, THROTTLE_RETRY_MAX_S)
-        except errors.LambdaServiceError:
-            pass  # the service closed under it
-        finally:
-            with self._lock:
-                self._threads.discard(threading.current_thread())
+    # -- scheduling -----------------------------------------------------------------------------
 
-    def _sleep_unless_closed(self, seconds: float) -> bool:
-        """Wait `seconds`, or less if the service closes meanwhile; True if it closed."""
-        deadline = time.monotonic() + seconds
+    def _schedule(self, event: PendingEvent, due: float) -> None:
+        with self._lock:
+            if self._closed:
+                return  # stays in the journal
+            heapq.heappush(self._due, (due, next(self._sequence), event))
+            if self._scheduler is None:
+                self._scheduler = threading.Thread(
+                    target=self._schedule_loop, name="lambench-async", daemon=True
+                )
+                self._scheduler.start()
+            self._wake.notify_all()
+
+    def _schedule_loop(self) -> None:
         with self._lock:
             while not self._closed:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._wake.wait(remaining)
-            return True
+                if not self._due:
+                    self._wake.wait()
+                    continue
+                due, _, event = self._due[0]
+                wait = due - time.time()
+                if wait > 0:
+                    self._wake.wait(wait)
+                    continue
+                heapq.heappop(self._due)
+                self._in_flight += 1
+                thread = threading.Thread(
+                    target=self._attempt,
+                    args=(event,),
+                    name=f"lambench-async-{event.request_id[:8]}",
+                    daemon=True,
+                )
+                self._threads.add(thread)
+                thread.start()
+
+    # -- one attempt ----------------------------------------------------------------------------
+
+    def _attempt(self, event: PendingEvent) -> None:
+        try:
+            self._attempt_once(event)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                self._threads.discard(threading.current_thread())
+
+    def _attempt_once(self, event: PendingEvent) -> None:
+        config = self._config_of(event.function)
+        if self._expired(event, config, time.time()):
+            self._fail(event, CONDITION_EVENT_AGE_EXCEEDED, None)
+            return
+        try:
+            target = self._resolve(event.function, event.qualifier)
+        except errors.ResourceNotFoundError as exc:
+            self._last_outcome.pop(event.request_id, None)
+            self._end(event, "dropped")
+            self._publish(self._record(AsyncStep.DROPPED, event, message=exc.message))
+            return
+        invocation = Invocation(
+            request_id=event.request_id,
+            payload=event.payload,
+            invoked_function_arn=event.invoked_function_arn,
+            trace_id=event.trace_id,
+            client_context=None,
+        )
+        try:
+            outcome, _ = self._run(target, invocation)
+        except errors.TooManyRequestsError as exc:
+            self._throttled(event, exc.reason)
+            return
+        except errors.LambdaServiceError:
+            return  # the service closed under it: the event stays in the journal
+        with self._lock:
+            closing = self._closed
+        if closing and outcome.function_error is not None:
+            return  # killed by the shutdown, not failed: the next process runs it again
+        event.attempts += 1
+        self._throttles.pop(event.request_id, None)
+        if outcome.function_error is None:
+            # Journaled first: a handler that succeeded never runs again, whatever happens next.
+            self._last_outcome.pop(event.request_id, None)
+            self._end(event, "succeeded")
+            self._publish(self._record(AsyncStep.SUCCEEDED, event, condition=CONDITION_SUCCESS))
+            self._finish(event, CONDITION_SUCCESS, target, outcome)
+            return
+        event.last_error = outcome.figures.error_type or outcome.function_error
+        event.last_response = outcome.payload
+        self._last_outcome[event.request_id] = outcome
+        if event.attempts > config.maximum_retry_attempts:
+            self._fail(event, CONDITION_RETRIES_EXHAUSTED, target)
+            return
+        delay = RETRY_DELAYS_S[min(event.attempts, len(RETRY_DELAYS_S)) - 1]
+        event.due = time.time() + delay * self._scale
+        if self._journal is not None:
+            self._journal.retry(event)
+        self._publish(
+            self._record(AsyncStep.RETRY_SCHEDULED, event, delay_s=delay, error_type=event.last_error)
+        )
+        self._schedule(event, event.due)
+
+    def _throttled(self, event: PendingEvent, reason: str) -> None:
+        count = self._throttles.get(event.request_id, 0) + 1
+        self._throttles[event.request_id] = count
+        delay = min(THROTTLE_RETRY_S * 2 ** (count - 1), THROTTLE_RETRY_MAX_S)
+        event.due = time.time() + delay * self._scale
+        self._publish(self._record(AsyncStep.THROTTLED, event, delay_s=delay, message=reason))
+        self._schedule(event, event.due)
+
+    def _expired(self, event: PendingEvent, config: AsyncConfig, now: float) -> bool:
+        return now - event.accepted >= config.maximum_event_age_s * self._scale
+
+    def _fail(self, event: PendingEvent, condition: str, target: InvokeTarget | None) -> None:
+        self._throttles.pop(event.request_id, None)
+        outcome = self._last_outcome.pop(event.request_id, None)
+        self._end(event, "failed")
+        self._publish(self._record(AsyncStep.FAILED, event, condition=condition, error_type=event.last_error))
+        self._finish(event, condition, target, outcome)
+
+    def _end(self, event: PendingEvent, how: str) -> None:
+        if self._journal is not None:
+            self._journal.done(event, how)
+
+    def _record(self, kind: AsyncStep, event: PendingEvent, **fields: object) -> AsyncRecord:
+        return AsyncRecord(
+            kind=kind,
+            time=time.time(),
+            function=event.function,
+            request_id=event.request_id,
+            attempt=event.attempts,
+            **fields,  # type: ignore[arg-type]
+        )

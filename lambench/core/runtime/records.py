@@ -115,5 +115,66 @@ class ReloadRecord:
         return f"reloaded {', '.join(self.functions)} ({files} changed; {retired})"
 
 
+class AsyncStep(str, enum.Enum):
+    """What happened to an asynchronous (`Event`) invocation after it was accepted."""
+
+    ACCEPTED = "accepted"
+    RESUMED = "resumed"  # picked up again from the durable queue after a restart
+    THROTTLED = "throttled"
+    RETRY_SCHEDULED = "retry_scheduled"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    DELIVERED = "delivered"
+    DELIVERY_FAILED = "delivery_failed"
+    DROPPED = "dropped"  # its function no longer exists
+
+
+@record(frozen=True)
+class AsyncRecord:
+    """One step of an asynchronous invocation, from acceptance to its destination.
+
+    `attempt` counts the function invocations made so far. `delay_s` (RETRY_SCHEDULED, THROTTLED)
+    is the wait before the next attempt in real Lambda seconds, whatever `LAMBENCH_TIME_SCALE`
+    makes of it. `condition` (SUCCEEDED, FAILED, DELIVERED) is the destination record's:
+    `Success`, `RetriesExhausted` or `EventAgeExceeded`. `destination` is the ARN delivered to
+    (DELIVERED, DELIVERY_FAILED); `message` says what went wrong or what was done.
+    """
+
+    kind: AsyncStep
+    time: float
+    function: str
+    request_id: str
+    attempt: int = 0
+    delay_s: float | None = None
+    condition: str | None = None
+    destination: str | None = None
+    error_type: str | None = None
+    message: str | None = None
+
+    def summary(self) -> str:
+        """One line for the log tail: `async 1f2e3d4c: retry 1 of 2 in 60 s (Runtime.Exit)`."""
+        kind = self.kind
+        if kind is AsyncStep.ACCEPTED:
+            step = "accepted (202)"
+        elif kind is AsyncStep.RESUMED:
+            step = f"resumed from the durable queue after {self.attempt} attempt(s)"
+        elif kind is AsyncStep.THROTTLED:
+            step = f"throttled; trying again in {self.delay_s or 0:g} s"
+        elif kind is AsyncStep.RETRY_SCHEDULED:
+            step = f"attempt {self.attempt} failed; retry in {self.delay_s or 0:g} s"
+        elif kind is AsyncStep.SUCCEEDED:
+            step = f"succeeded on attempt {self.attempt}"
+        elif kind is AsyncStep.FAILED:
+            step = f"failed after {self.attempt} attempt(s): {self.condition}"
+        elif kind is AsyncStep.DELIVERED:
+            step = f"{self.condition} record delivered to {self.destination}"
+        elif kind is AsyncStep.DELIVERY_FAILED:
+            step = f"could not deliver to {self.destination}"
+        else:
+            step = "dropped"
+        detail = f" ({self.error_type or self.message})" if (self.error_type or self.message) else ""
+        return f"async {self.request_id[:8]} {self.function}: {step}{detail}"
+
+
 #: Every record the engine publishes to its subscribers.
-Record = LifecycleRecord | LogRecord | ThrottleRecord | ReloadRecord
+Record = LifecycleRecord | LogRecord | ThrottleRecord | ReloadRecord | AsyncRecord

@@ -7,6 +7,7 @@ from pathlib import Path
 from lambench.core.cloud_resources import CloudResource
 from lambench.core.config import ConfigError, FunctionConfig
 from lambench.core.record import field, record
+from lambench.core.runtime.async_config import AsyncConfig
 
 TEMPLATE_NAMES = ("template.yaml", "template.yml")
 #: The account id lambench reports for `AWS::AccountId` (moto's default account).
@@ -74,6 +75,8 @@ class Deployment:
     reserved_concurrency: int | None = None
     auto_publish_alias: str | None = None
     provisioned: int | None = None
+    #: EventInvokeConfig and DeadLetterQueue: how `Event` invokes retry and where outcomes go.
+    async_config: AsyncConfig | None = None
 
 
 @record

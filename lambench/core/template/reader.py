@@ -15,6 +15,8 @@ from lambench.core.limits import (
     EPHEMERAL_MIN_MB,
     PYTHON_RUNTIMES,
 )
+from lambench.core.runtime import errors
+from lambench.core.runtime.async_config import AsyncConfig, destination_kind
 from lambench.core.template.model import (
     SERVERLESS_FUNCTION,
     SERVERLESS_LAYER,
@@ -31,8 +33,13 @@ _HANDLED_PROPERTIES = frozenset(
         *("Handler", "Runtime", "CodeUri", "MemorySize", "Timeout", "Environment", "Layers"),
         *("LoggingConfig", "EphemeralStorage", "Architectures", "FunctionName"),
         *("ReservedConcurrentExecutions", "AutoPublishAlias", "ProvisionedConcurrencyConfig"),
+        *("EventInvokeConfig", "DeadLetterQueue"),
     }
 )
+_EVENT_INVOKE_KEYS = ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
+#: SAM's destination `Type` to the service its ARN names.
+_DESTINATION_TYPES = {"SQS": "sqs", "SNS": "sns", "Lambda": "lambda", "EventBridge": "events"}
+_DEAD_LETTER_TYPES = {"SQS": "sqs", "SNS": "sns"}
 _ALIAS_NAME_RE = re.compile(r"^(?!\d+$)[a-zA-Z0-9_-]{1,128}$")
 _LOGGING_KEYS = {
     "LogFormat": "log_format",
@@ -118,7 +125,83 @@ class TemplateReader(TemplateValues):
         provisioned = None
         if "ProvisionedConcurrencyConfig" in entries:
             provisioned = self._provisioned(entries["ProvisionedConcurrencyConfig"], alias, reserved)
-        return Deployment(reserved_concurrency=reserved, auto_publish_alias=alias, provisioned=provisioned)
+        return Deployment(
+            reserved_concurrency=reserved,
+            auto_publish_alias=alias,
+            provisioned=provisioned,
+            async_config=self._async_config(props),
+        )
+
+    def _async_config(self, props: Node) -> AsyncConfig | None:
+        """SAM's EventInvokeConfig and DeadLetterQueue, as the engine's AsyncConfig (or None)."""
+        entries = props.entries
+        assert entries is not None
+        invoke_node = entries.get("EventInvokeConfig")
+        dead_node = entries.get("DeadLetterQueue")
+        if invoke_node is None and dead_node is None:
+            return None
+        settings: dict[str, object] = {}
+        blame = invoke_node or dead_node
+        assert blame is not None
+        if invoke_node is not None:
+            invoke = self._mapping(invoke_node, "EventInvokeConfig", _EVENT_INVOKE_KEYS)
+            if "MaximumRetryAttempts" in invoke:
+                node = invoke["MaximumRetryAttempts"]
+                settings["maximum_retry_attempts"] = self._whole_number(node, 0, "0, 1 or 2 retries")
+                blame = node
+            if "MaximumEventAgeInSeconds" in invoke:
+                node = invoke["MaximumEventAgeInSeconds"]
+                settings["maximum_event_age_s"] = self._whole_number(node, 0, "seconds (60-21600)")
+                blame = node
+            if "DestinationConfig" in invoke:
+                config = self._mapping(
+                    invoke["DestinationConfig"], "DestinationConfig", ("OnSuccess", "OnFailure")
+                )
+                for key, target in (("OnSuccess", "on_success"), ("OnFailure", "on_failure")):
+                    if key in config:
+                        settings[target] = self._destination(config[key], _DESTINATION_TYPES)
+        if dead_node is not None:
+            settings["dead_letter_arn"] = self._destination(
+                dead_node, _DEAD_LETTER_TYPES, arn_key="TargetArn"
+            )
+        try:
+            return AsyncConfig(**settings)  # type: ignore[arg-type]
+        except errors.LambdaServiceError as exc:
+            raise self.error(blame, exc.message.split("constraint: ")[-1]) from None
+
+    def _mapping(self, node: Node, name: str, keys: tuple[str, ...]) -> dict[object, Node]:
+        if node.entries is None:
+            raise self.error(
+                node, f"expected a mapping with {', '.join(keys)}, got {describe(node, node.value)}"
+            )
+        for key, child in node.entries.items():
+            if key not in keys:
+                raise self.error(child, f"unknown key in {name}; use {', '.join(keys)}")
+        return node.entries
+
+    def _destination(self, node: Node, types: dict[str, str], arn_key: str = "Destination") -> str:
+        """The ARN of a destination (`Type` + `Destination`) or dead-letter queue (`Type` + `TargetArn`)."""
+        entries = self._mapping(node, node.path.rsplit(".", 1)[-1], ("Type", arn_key))
+        type_node = entries.get("Type")
+        if type_node is None:
+            raise self.error(self._missing(node, "Type"), f"missing; use {', '.join(types)}")
+        kind = self._string(type_node, f"one of {', '.join(types)}")
+        if kind not in types:
+            unsupported = " (lambench has no S3 destinations)" if kind == "S3Bucket" else ""
+            raise self.error(
+                type_node, f"{kind!r} is not a destination type{unsupported}; use {', '.join(types)}"
+            )
+        arn_node = entries.get(arn_key)
+        if arn_node is None:
+            # SAM creates a queue or topic when Destination is left out; lambench does not.
+            raise self.error(
+                self._missing(node, arn_key),
+                "missing; give the ARN (lambench does not create the resource for you)",
+            )
+        arn = self._string(arn_node, f"the ARN of the {kind} destination")
+        if destination_kind(arn) != types[kind]:
+            raise self.error(arn_node, f"{arn!r} is not the ARN of a {kind} destination")
+        return arn
 
     def _provisioned(self, node: Node, alias: str | None, reserved: int | None) -> int:
         if node.entries is None:

@@ -34,8 +34,8 @@ class AsyncConfig:
     dead_letter_arn: str | None = None
 
     def __post_init__(self) -> None:
-        _check_range("maximumRetryAttempts", self.maximum_retry_attempts, 0, MAXIMUM_RETRY_ATTEMPTS)
-        _check_range(
+        check_range("maximumRetryAttempts", self.maximum_retry_attempts, 0, MAXIMUM_RETRY_ATTEMPTS)
+        check_range(
             "maximumEventAgeInSeconds", self.maximum_event_age_s, MINIMUM_EVENT_AGE_S, MAXIMUM_EVENT_AGE_S
         )
         for arn in (self.on_success, self.on_failure):
@@ -86,7 +86,8 @@ def resource_name(arn: str) -> str:
     return tail
 
 
-def _check_range(name: str, value: object, low: int, high: int) -> None:
+def check_range(name: str, value: object, low: int, high: int) -> None:
+    """`ValidationError` unless `value` is a whole number in [low, high], worded as the API's model."""
     # AWS's model checks (lambda-facts §7.2 gives the bounds; the wording is the API's usual one).
     if isinstance(value, bool) or not isinstance(value, int):
         raise errors.ValidationError(

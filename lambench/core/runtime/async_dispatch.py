@@ -37,6 +37,11 @@ RETRY_DELAYS_S = (60.0, 120.0)
 THROTTLE_RETRY_S = 1.0
 THROTTLE_RETRY_MAX_S = 300.0
 
+#: Attempts run at once, across functions. AWS's pollers scale with the function's concurrency;
+#: locally a burst of 1,000 events would start 1,000 runtime processes, so lambench runs this
+#: many at a time (a function's reserved concurrency still throttles below it).
+DEFAULT_MAX_IN_FLIGHT = 16
+
 CONDITION_SUCCESS = "Success"
 CONDITION_RETRIES_EXHAUSTED = "RetriesExhausted"
 CONDITION_EVENT_AGE_EXCEEDED = "EventAgeExceeded"
@@ -67,6 +72,7 @@ class AsyncDispatcher:
         publish: Callable[[AsyncRecord], None],
         journal: AsyncJournal | None = None,
         scale: float = 1.0,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
         self._run = run
         self._resolve = resolve
@@ -75,6 +81,7 @@ class AsyncDispatcher:
         self._publish = publish
         self._journal = journal
         self._scale = scale
+        self._max_in_flight = max_in_flight
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._due: list[tuple[float, int, PendingEvent]] = []
@@ -154,7 +161,7 @@ class AsyncDispatcher:
     def _schedule_loop(self) -> None:
         with self._lock:
             while not self._closed:
-                if not self._due:
+                if not self._due or self._in_flight >= self._max_in_flight:
                     self._wake.wait()
                     continue
                 due, _, event = self._due[0]
@@ -182,6 +189,7 @@ class AsyncDispatcher:
             with self._lock:
                 self._in_flight -= 1
                 self._threads.discard(threading.current_thread())
+                self._wake.notify_all()
 
     def _attempt_once(self, event: PendingEvent) -> None:
         config = self._config_of(event.function)

@@ -16,7 +16,7 @@ from lambench.core.limits import (
     PYTHON_RUNTIMES,
 )
 from lambench.core.runtime import errors
-from lambench.core.runtime.async_config import AsyncConfig, destination_kind
+from lambench.core.runtime.async_config import AsyncConfig, check_range, destination_kind
 from lambench.core.template.model import (
     SERVERLESS_FUNCTION,
     SERVERLESS_LAYER,
@@ -40,6 +40,12 @@ _EVENT_INVOKE_KEYS = ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "Desti
 #: SAM's destination `Type` to the service its ARN names.
 _DESTINATION_TYPES = {"SQS": "sqs", "SNS": "sns", "Lambda": "lambda", "EventBridge": "events"}
 _DEAD_LETTER_TYPES = {"SQS": "sqs", "SNS": "sns"}
+_DESTINATION_NOUNS = {
+    "SQS": "an SQS queue",
+    "SNS": "an SNS topic",
+    "Lambda": "a Lambda function",
+    "EventBridge": "an EventBridge event bus",
+}
 _ALIAS_NAME_RE = re.compile(r"^(?!\d+$)[a-zA-Z0-9_-]{1,128}$")
 _LOGGING_KEYS = {
     "LogFormat": "log_format",
@@ -141,18 +147,14 @@ class TemplateReader(TemplateValues):
         if invoke_node is None and dead_node is None:
             return None
         settings: dict[str, object] = {}
-        blame = invoke_node or dead_node
-        assert blame is not None
         if invoke_node is not None:
             invoke = self._mapping(invoke_node, "EventInvokeConfig", _EVENT_INVOKE_KEYS)
             if "MaximumRetryAttempts" in invoke:
                 node = invoke["MaximumRetryAttempts"]
-                settings["maximum_retry_attempts"] = self._whole_number(node, 0, "0, 1 or 2 retries")
-                blame = node
+                settings["maximum_retry_attempts"] = self._bounded(node, "maximumRetryAttempts", 0, 2)
             if "MaximumEventAgeInSeconds" in invoke:
                 node = invoke["MaximumEventAgeInSeconds"]
-                settings["maximum_event_age_s"] = self._whole_number(node, 0, "seconds (60-21600)")
-                blame = node
+                settings["maximum_event_age_s"] = self._bounded(node, "maximumEventAgeInSeconds", 60, 21600)
             if "DestinationConfig" in invoke:
                 config = self._mapping(
                     invoke["DestinationConfig"], "DestinationConfig", ("OnSuccess", "OnFailure")
@@ -164,10 +166,15 @@ class TemplateReader(TemplateValues):
             settings["dead_letter_arn"] = self._destination(
                 dead_node, _DEAD_LETTER_TYPES, arn_key="TargetArn"
             )
+        return AsyncConfig(**settings)  # type: ignore[arg-type]
+
+    def _bounded(self, node: Node, api_name: str, low: int, high: int) -> int:
+        value = self._whole_number(node, 0, f"a number ({low}-{high})")
         try:
-            return AsyncConfig(**settings)  # type: ignore[arg-type]
+            check_range(api_name, value, low, high)
         except errors.LambdaServiceError as exc:
-            raise self.error(blame, exc.message.split("constraint: ")[-1]) from None
+            raise self.error(node, exc.message.split("constraint: ")[-1]) from None
+        return value
 
     def _mapping(self, node: Node, name: str, keys: tuple[str, ...]) -> dict[object, Node]:
         if node.entries is None:
@@ -200,7 +207,7 @@ class TemplateReader(TemplateValues):
             )
         arn = self._string(arn_node, f"the ARN of the {kind} destination")
         if destination_kind(arn) != types[kind]:
-            raise self.error(arn_node, f"{arn!r} is not the ARN of a {kind} destination")
+            raise self.error(arn_node, f"{arn!r} is not the ARN of {_DESTINATION_NOUNS[kind]}")
         return arn
 
     def _provisioned(self, node: Node, alias: str | None, reserved: int | None) -> int:

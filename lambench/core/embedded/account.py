@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from lambench.core.cloud_resources import CloudResource
 from lambench.core.embedded.cloudwatch_sink import CloudWatchSink
+from lambench.core.embedded.event_config_route import EventInvokeConfigRoute
 from lambench.core.embedded.lambda_route import LambdaInvokeRoute
 from lambench.core.embedded.server import EmbeddedMoto
 
@@ -104,6 +105,7 @@ class EmbeddedAccount:
             self._sink.start(self.client)
             return
         self._moto.add_route(LambdaInvokeRoute(service))
+        self._moto.add_route(EventInvokeConfigRoute(service))
         functions = service.functions()
         reserved = dict(reserved or {})
 

@@ -38,12 +38,12 @@ class LambdaInvokeRoute:
         if match is None:
             return None
         name = unquote(match.group("name"))
-        base = _base_name(name)
+        base = base_name(name)
         if base is None or base not in {config.name for config in self._service.functions()}:
             return None
         query = parse_qs(environ.get("QUERY_STRING", ""))
         qualifier = query.get("Qualifier", [None])[0]
-        payload = _read_body(environ)
+        payload = read_body(environ)
         try:
             result = self._service.invoke(
                 name,
@@ -80,7 +80,7 @@ class LambdaInvokeRoute:
         return [result.payload]
 
 
-def _base_name(name: str) -> str | None:
+def base_name(name: str) -> str | None:
     """The function name inside a name, `name:qualifier` or ARN; None when it is not one."""
     parts = name.split(":")
     if name.startswith("arn:"):
@@ -90,7 +90,8 @@ def _base_name(name: str) -> str | None:
     return parts[0] or None
 
 
-def _read_body(environ: dict[str, Any]) -> bytes:
+def read_body(environ: dict[str, Any]) -> bytes:
+    """The request body (empty without a Content-Length)."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:

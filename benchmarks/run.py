@@ -9,6 +9,8 @@ Figures printed:
 - `lambench load`'s runner: 10,000 invokes of a 10 ms handler at concurrency 50 (none lost or
   duplicated, beside the ideal time), and trivial-handler throughput at concurrency 2 and 8 beside
   the bare threads above;
+- asynchronous invokes: accepts per second with and without the durable journal, beside the same
+  invokes synchronously, and the 202 to the attempt's end (`benchmarks/async_invoke.py`);
 - the invocation timeline's peak memory after 100,000 invocations, beside keeping them all;
 - the logs, backends, hot reload and TUI figures of the sibling modules;
 - start-up of each command as a user runs it (`benchmarks/startup.py`), beside `python -I -c pass`
@@ -32,6 +34,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.async_invoke import async_figures
 from benchmarks.backends import backend_figures
 from benchmarks.logs import log_figures
 from benchmarks.reload import reload_figures
@@ -338,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  concurrency {concurrency}: {rates[concurrency]:9.0f} invokes/s")
             print(f"  best: {max(rates.values()):.0f} invokes/s   (goal: >= 5,000)")
             load_figures(service, code_dir, rates, args.quick)
+    async_figures(args.quick)
     timeline_memory_figures(20_000 if args.quick else 100_000)
     event_template_figures(20 if args.quick else 200)
     log_figures(args.quick)

@@ -21,8 +21,13 @@ def moto_server() -> Iterator[MotoServer]:
 
 @pytest.fixture
 def moto(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoServer]:
-    """The module's moto server, emptied after the test; the host's AWS settings kept out."""
+    """The module's moto server, emptied before and after the test; the host's AWS settings kept out.
+
+    moto keeps its state in module globals shared by every server in the process, so an embedded
+    account an earlier test module ran may have left resources behind: they are cleared first.
+    """
     isolate_aws_environment(monkeypatch)
+    moto_server.reset()
     try:
         yield moto_server
     finally:

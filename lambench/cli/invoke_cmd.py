@@ -51,7 +51,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         dest="asynchronous",
         action="store_true",
         help="invoke with InvocationType Event: the service answers 202 at once; locally lambench then "
-        "waits for the function and prints its logs",
+        "waits for the first attempt and prints its logs (a retry it schedules is kept in .lambench/async "
+        "and run by the next 'lambench serve' or TUI on the project; LAMBENCH_TIME_SCALE=0.01 shortens "
+        "AWS's 1- and 2-minute retry delays)",
     )
     parser.add_argument(
         "--watch",
@@ -244,17 +246,22 @@ def _run_watch(
 
 
 def _run_local_async(service: Any, name: str, event: bytes, as_json: bool) -> int:
-    """An Event invoke: print the 202, then wait for the function and print its log lines."""
+    """An Event invoke: print the 202, wait for the first attempt and print its log lines.
+
+    The first attempt's end is the engine's async record for it (succeeded, failed, retry
+    scheduled); a retry is not waited for: it stays queued in the project's `.lambench/async`.
+    """
     import threading
 
-    from lambench.core.runtime.records import Lifecycle, LifecycleRecord, LogRecord
+    from lambench.core.runtime.records import AsyncRecord, AsyncStep, LogRecord
 
     lines: list[str] = []
     done = threading.Event()
     request: list[str] = []
     early: list[object] = []
-
+    ended: list[AsyncRecord] = []
     lock = threading.Lock()
+    final = (AsyncStep.SUCCEEDED, AsyncStep.FAILED, AsyncStep.RETRY_SCHEDULED, AsyncStep.DROPPED)
 
     def watch(record: object) -> None:
         # Records may arrive before invoke() has returned the request id: hold them until it has.
@@ -267,12 +274,12 @@ def _run_local_async(service: Any, name: str, event: bytes, as_json: bool) -> in
     def take(record: object) -> None:
         if isinstance(record, LogRecord) and record.request_id == request[0]:
             lines.append(record.message)
-        elif (
-            isinstance(record, LifecycleRecord)
-            and record.kind is Lifecycle.INVOKE_END
-            and record.request_id == request[0]
-        ):
-            done.set()
+        elif isinstance(record, AsyncRecord) and record.request_id == request[0]:
+            if record.kind is AsyncStep.THROTTLED:
+                print(f"lambench: {record.summary()}", file=sys.stderr)
+            elif record.kind in final:
+                ended.append(record)
+                done.set()
 
     unsubscribe = service.subscribe(watch)
     try:
@@ -301,6 +308,15 @@ def _run_local_async(service: Any, name: str, event: bytes, as_json: bool) -> in
         )
     else:
         sys.stderr.write("".join(f"{line}\n" for line in lines))
+    outcome = ended[0]
+    if outcome.kind is AsyncStep.RETRY_SCHEDULED:
+        print(
+            f"lambench: {outcome.summary()}; the retry is kept in .lambench/async and runs when "
+            "'lambench serve' or the TUI next runs on this project",
+            file=sys.stderr,
+        )
+    elif outcome.kind is not AsyncStep.SUCCEEDED:
+        print(f"lambench: {outcome.summary()}", file=sys.stderr)
     return 0
 
 

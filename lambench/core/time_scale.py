@@ -12,10 +12,12 @@ from __future__ import annotations
 import math
 import os
 
+from lambench.core.config import ConfigError
+
 ENV_VAR = "LAMBENCH_TIME_SCALE"
 
 
-class TimeScaleError(ValueError):
+class TimeScaleError(ConfigError):
     """`LAMBENCH_TIME_SCALE` is not a positive number."""
 
 

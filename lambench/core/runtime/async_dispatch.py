@@ -1,7 +1,7 @@
 """Asynchronous (`Event`) invocations as Lambda runs them (lambda-facts §7.2).
 
 An accepted event goes to the durable journal (when the service has one) before the 202, then
-to a scheduler that runs each attempt on a thread of its own:
+to a queue ordered by when each attempt is due, which a small pool of worker threads runs:
 
 - a function error (a handler exception, a timeout, an out-of-memory kill) is retried
   `MaximumRetryAttempts` times (default 2), after 1 minute and then 2 minutes;
@@ -37,9 +37,9 @@ RETRY_DELAYS_S = (60.0, 120.0)
 THROTTLE_RETRY_S = 1.0
 THROTTLE_RETRY_MAX_S = 300.0
 
-#: Attempts run at once, across functions. AWS's pollers scale with the function's concurrency;
-#: locally a burst of 1,000 events would start 1,000 runtime processes, so lambench runs this
-#: many at a time (a function's reserved concurrency still throttles below it).
+#: Attempts run at once (worker threads), across functions. AWS's pollers scale with the
+#: function's concurrency; locally a burst of 1,000 events would start 1,000 runtime processes,
+#: so lambench runs this many at a time (a function's reserved concurrency still throttles below).
 DEFAULT_MAX_IN_FLIGHT = 16
 
 CONDITION_SUCCESS = "Success"
@@ -88,10 +88,10 @@ class AsyncDispatcher:
         self._sequence = itertools.count()
         self._throttles: dict[str, int] = {}
         self._last_outcome: dict[str, Outcome] = {}
-        self._threads: set[threading.Thread] = set()
+        self._workers: list[threading.Thread] = []
+        self._idle = 0
         self._in_flight = 0
         self._closed = False
-        self._scheduler: threading.Thread | None = None
 
     @property
     def scale(self) -> float:
@@ -135,11 +135,9 @@ class AsyncDispatcher:
             self._wake.notify_all()
 
     def join(self, deadline: float) -> None:
-        """Wait, until `deadline` (time.monotonic), for the scheduler and every attempt to end."""
+        """Wait, until `deadline` (time.monotonic), for every worker (and its attempt) to end."""
         with self._lock:
-            threads = list(self._threads)
-            if self._scheduler is not None:
-                threads.append(self._scheduler)
+            threads = list(self._workers)
         for thread in threads:
             if thread is not threading.current_thread():
                 thread.join(max(0.0, deadline - time.monotonic()))
@@ -151,45 +149,36 @@ class AsyncDispatcher:
             if self._closed:
                 return  # stays in the journal
             heapq.heappush(self._due, (due, next(self._sequence), event))
-            if self._scheduler is None:
-                self._scheduler = threading.Thread(
-                    target=self._schedule_loop, name="lambench-async", daemon=True
+            if self._idle == 0 and len(self._workers) < self._max_in_flight:
+                worker = threading.Thread(
+                    target=self._work, name=f"lambench-async-{len(self._workers) + 1}", daemon=True
                 )
-                self._scheduler.start()
-            self._wake.notify_all()
+                self._workers.append(worker)
+                worker.start()
+            self._wake.notify()
 
-    def _schedule_loop(self) -> None:
+    def _work(self) -> None:
+        # Each worker takes the earliest due event when its time comes, runs the attempt outside
+        # the lock, and comes back for the next: no thread is started per attempt.
         with self._lock:
             while not self._closed:
-                if not self._due or self._in_flight >= self._max_in_flight:
-                    self._wake.wait()
-                    continue
-                due, _, event = self._due[0]
-                wait = due - time.time()
-                if wait > 0:
-                    self._wake.wait(wait)
-                    continue
-                heapq.heappop(self._due)
-                self._in_flight += 1
-                thread = threading.Thread(
-                    target=self._attempt,
-                    args=(event,),
-                    name=f"lambench-async-{event.request_id[:8]}",
-                    daemon=True,
-                )
-                self._threads.add(thread)
-                thread.start()
-
-    # -- one attempt ----------------------------------------------------------------------------
-
-    def _attempt(self, event: PendingEvent) -> None:
-        try:
-            self._attempt_once(event)
-        finally:
-            with self._lock:
-                self._in_flight -= 1
-                self._threads.discard(threading.current_thread())
-                self._wake.notify_all()
+                wait: float | None = None
+                if self._due:
+                    wait = self._due[0][0] - time.time()
+                    if wait <= 0:
+                        _, _, event = heapq.heappop(self._due)
+                        self._in_flight += 1
+                        self._lock.release()
+                        try:
+                            self._attempt_once(event)
+                        finally:
+                            self._lock.acquire()
+                            self._in_flight -= 1
+                        continue
+                self._idle += 1
+                self._wake.wait(wait)
+                self._idle -= 1
+            self._wake.notify()  # pass the shutdown on to the next waiting worker
 
     def _attempt_once(self, event: PendingEvent) -> None:
         config = self._config_of(event.function)

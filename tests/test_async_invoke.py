@@ -411,3 +411,41 @@ def test_kill_9_mid_burst_loses_no_event_and_reruns_none_that_succeeded(tmp_path
     # Only an event whose run was cut short by the kill may have run twice.
     assert len(ran) - len(set(ran)) <= len(set(ran_before) - succeeded_before)
     assert list(queue.glob("*.jsonl")) == []
+
+
+def test_invoke_async_from_the_shell_leaves_its_retry_for_serve(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO, copy_demo
+
+    project = copy_demo(tmp_path)
+    command = [sys.executable, "-m", "lambench", "invoke", "flaky", "--project", str(project), "--async"]
+    done = subprocess.run(
+        [*command, "--event-json", '{"fail": true}'],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        env={**os.environ, "LAMBENCH_TIME_SCALE": "0.01"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "lambench: accepted (202), request id " in done.stderr
+    assert "FlakyError: simulated failure" in done.stderr
+    assert "attempt 1 failed; retry in 60 s (FlakyError); the retry is kept in .lambench/async" in done.stderr
+    (journal,) = (project / ".lambench" / "async").glob("*.jsonl")
+    (waiting,) = read_pending([journal])
+    assert (waiting.function, waiting.attempts) == ("flaky", 1)
+    bad = subprocess.run(
+        [*command, "--event-json", "{}"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        env={**os.environ, "LAMBENCH_TIME_SCALE": "fast"},
+    )
+    assert bad.returncode == 2
+    assert bad.stderr == (
+        "lambench: error: LAMBENCH_TIME_SCALE='fast' is not valid; use a positive number such as 1 or 0.01\n"
+    )

@@ -144,3 +144,18 @@ def simultaneously(count: int, call: Callable[[], Any]) -> list[Any]:
     for thread in threads:
         thread.join(30)
     return results
+
+
+def account_client(backend: Any, service: str) -> Any:
+    """A user's boto3 client on a LocalBackend's embedded account (not lambench's internal one)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        service,
+        endpoint_url=backend.account.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="user",
+        aws_secret_access_key="user",
+        config=Config(retries={"max_attempts": 1}),
+    )

@@ -14,15 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from lambench.core.backends.build import build_local_backend
 from lambench.core.backends.local import LocalBackend
 from lambench.core.runtime.async_config import AsyncConfig
 from lambench.core.template import TemplateError, load_project
-from tests.helpers import wait_for
+from tests.helpers import account_client, wait_for
 
 ACCOUNT = "123456789012"
 BUS_ARN = f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/default"
@@ -88,15 +86,7 @@ def write_project(root: Path, template: str = TEMPLATE) -> Path:
     return root
 
 
-def user_client(backend: LocalBackend, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=backend.account.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="user",
-        aws_secret_access_key="user",
-        config=Config(retries={"max_attempts": 1}),
-    )
+user_client = account_client
 
 
 def receive(backend: LocalBackend, queue: str, timeout: float = 15) -> dict[str, Any]:

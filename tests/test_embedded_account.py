@@ -8,30 +8,18 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from lambench.core.backends.local import LocalBackend
 from lambench.core.template import load_project
-from tests.helpers import copy_demo, python_function, wait_for
+from tests.helpers import account_client, copy_demo, python_function, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 STREAM_RE = re.compile(r"^\d{4}/\d\d/\d\d/\[\$LATEST\][0-9a-f]{32}$")
 
 
-def client(backend: LocalBackend, service: str) -> Any:
-    """A user's boto3 client on the embedded account (not lambench's internal one)."""
-    return boto3.client(
-        service,
-        endpoint_url=backend.account.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="user",
-        aws_secret_access_key="user",
-        config=Config(retries={"max_attempts": 1}),
-    )
+client = account_client
 
 
 def started(backend: LocalBackend) -> bool:

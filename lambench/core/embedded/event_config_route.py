@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from lambench.core.embedded.lambda_route import base_name, read_body
+from lambench.core.embedded.lambda_route import base_name, error_response, read_body
 from lambench.core.embedded.server import StartResponse
 from lambench.core.record import replace
 from lambench.core.runtime import errors
@@ -72,16 +72,7 @@ class EventInvokeConfigRoute:
                 self._modified[name] = time.time()
                 return self._answer(name, start_response)
         except errors.LambdaServiceError as exc:
-            body = json.dumps(exc.to_json()).encode()
-            start_response(
-                f"{exc.status_code} {exc.error_code}",
-                [
-                    ("Content-Type", "application/json"),
-                    ("x-amzn-ErrorType", exc.error_code),
-                    ("Content-Length", str(len(body))),
-                ],
-            )
-            return [body]
+            return error_response(exc, start_response)
         except ValueError:
             body = json.dumps({"message": "The request body is not valid JSON"}).encode()
             start_response("400 InvalidRequestContentException", [("Content-Length", str(len(body)))])

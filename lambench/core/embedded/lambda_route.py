@@ -54,16 +54,7 @@ class LambdaInvokeRoute:
                 client_context=environ.get("HTTP_X_AMZ_CLIENT_CONTEXT") or None,
             )
         except errors.LambdaServiceError as exc:
-            body = json.dumps(exc.to_json()).encode()
-            start_response(
-                f"{exc.status_code} {exc.error_code}",
-                [
-                    ("Content-Type", "application/json"),
-                    ("x-amzn-ErrorType", exc.error_code),
-                    ("Content-Length", str(len(body))),
-                ],
-            )
-            return [body]
+            return error_response(exc, start_response)
         headers = [
             ("Content-Type", result.content_type),
             ("x-amzn-RequestId", result.request_id),
@@ -78,6 +69,20 @@ class LambdaInvokeRoute:
         status = result.status_code
         start_response(f"{status} {_HTTP_REASONS.get(status, 'OK')}", headers)
         return [result.payload]
+
+
+def error_response(exc: errors.LambdaServiceError, start_response: StartResponse) -> list[bytes]:
+    """The HTTP error AWS answers for `exc`: its status, `x-amzn-ErrorType` and JSON body."""
+    body = json.dumps(exc.to_json()).encode()
+    start_response(
+        f"{exc.status_code} {exc.error_code}",
+        [
+            ("Content-Type", "application/json"),
+            ("x-amzn-ErrorType", exc.error_code),
+            ("Content-Length", str(len(body))),
+        ],
+    )
+    return [body]
 
 
 def base_name(name: str) -> str | None:

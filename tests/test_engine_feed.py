@@ -190,3 +190,41 @@ def test_a_full_feed_queue_drops_and_says_so(tmp_path: Path) -> None:
     assert sum(int(line.text.split()[2].replace(",", "")) for line in markers) == feed.dropped
     assert all(line.level == "WARN" and line.function == "fn" for line in markers)
     assert markers[0].text == feed_dropped_marker(int(markers[0].text.split()[2].replace(",", "")))
+
+
+def test_asynchronous_steps_are_lines_of_the_functions_log(tmp_path: Path) -> None:
+    from lambench.core.logs.engine_feed import ASYNC_STREAM
+    from lambench.core.runtime.async_config import AsyncConfig
+
+    config = python_function(tmp_path, "def handler(event, context):\n    raise ValueError('no')\n")
+    ring = LogRing()
+    store = LocalLogStore(tmp_path / "logs")
+    with LocalLambda([config], time_scale=0.01) as service:
+        service.put_event_invoke_config("fn", AsyncConfig(maximum_retry_attempts=1))
+        feed = EngineLogFeed(service, ring=ring, store=store)
+        try:
+            result = service.invoke("fn", b"{}", invocation_type="Event")
+            assert wait_for(lambda: service.pending_events() == 0, timeout=15)
+            assert wait_for(lambda: len([x for x in ring.snapshot() if x.stream == ASYNC_STREAM]) == 2)
+        finally:
+            feed.close()
+            store.close()
+    steps = [line for line in ring.snapshot(LogQuery(function="fn")) if line.stream == ASYNC_STREAM]
+    short = result.request_id[:8]
+    assert [(line.level, line.request_id, line.text) for line in steps] == [
+        (
+            "WARN",
+            result.request_id,
+            f"lambench: async {short} fn: attempt 1 failed; retry in 60 s (ValueError)",
+        ),
+        (
+            "ERROR",
+            result.request_id,
+            f"lambench: async {short} fn: failed after 2 attempt(s): RetriesExhausted (ValueError)",
+        ),
+    ]
+    assert [
+        line.text
+        for line in store.read(LogQuery(function="fn", request_id=result.request_id))
+        if line.stream == ASYNC_STREAM
+    ] == [line.text for line in steps]

@@ -18,13 +18,15 @@ from lambench.core.logs.local_store import LocalLogStore
 from lambench.core.logs.model import LogBatch, LogLine, LogQuery
 from lambench.core.logs.parse import make_line
 from lambench.core.logs.ring import LogRing
-from lambench.core.runtime.records import LogRecord, Record, ReloadRecord
+from lambench.core.runtime.records import AsyncRecord, AsyncStep, LogRecord, Record, ReloadRecord
 from lambench.core.runtime.service import LocalLambda
 
 #: Records the feed holds before it drops: about 0.4 s of a 50,000-lines-per-second flood.
 DEFAULT_QUEUE_RECORDS = 20_000
 #: The log stream hot-reload lines are shown under (they come from lambench, not an environment).
 RELOAD_STREAM = "lambench/hot-reload"
+#: The stream asynchronous invocation steps (retries, failures, deliveries) are logged on.
+ASYNC_STREAM = "lambench/async"
 #: Records turned into lines per round, so the ring and the store get batches of a bounded size.
 BATCH_RECORDS = 5_000
 
@@ -79,6 +81,8 @@ class EngineLogFeed:
         if type(record) is not LogRecord:
             if isinstance(record, ReloadRecord):
                 self._reloaded(record)
+            elif isinstance(record, AsyncRecord) and record.kind is not AsyncStep.ACCEPTED:
+                self._async_step(record)
             return
         pending = self._pending
         if len(pending) < self.queue_records:
@@ -104,6 +108,27 @@ class EngineLogFeed:
             self.ring.append_many(lines)
         if self.store is not None:
             self.store.append(lines)
+
+    def _async_step(self, record: AsyncRecord) -> None:
+        """An asynchronous invocation's step as a line in its function's log, with its request id."""
+        if record.kind in (AsyncStep.FAILED, AsyncStep.DELIVERY_FAILED, AsyncStep.DROPPED):
+            level = "ERROR"
+        elif record.kind in (AsyncStep.RETRY_SCHEDULED, AsyncStep.THROTTLED):
+            level = "WARN"
+        else:
+            level = "INFO"
+        line = LogLine(
+            record.time,
+            record.function,
+            ASYNC_STREAM,
+            record.request_id,
+            level,
+            f"lambench: {record.summary()}",
+        )
+        if self.ring is not None:
+            self.ring.append_many([line])
+        if self.store is not None:
+            self.store.append([line])
 
     @property
     def received(self) -> int:

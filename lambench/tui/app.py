@@ -164,6 +164,7 @@ class LambenchApp(LogPaneActions, QualifierChoice, App[None]):
         from lambench.tui.session import Session
 
         self.session = Session(message.backend)
+        self._resume_events(self.session)
         if self._settle_heap is not None:
             self._settle_heap()
         self.query_one(FunctionsPanel).focus_table()
@@ -175,6 +176,10 @@ class LambenchApp(LogPaneActions, QualifierChoice, App[None]):
         self.session.start_tail(self._tailed)
         if not message.functions:
             self.notify("no functions here: add a template.yaml, or pass --project", severity="warning")
+
+    @work(thread=True, group="backend-resume")
+    def _resume_events(self, session: Session) -> None:
+        session.resume_pending_events()
 
     def on_backend_failed(self, message: BackendFailed) -> None:
         self.notify(message.error, title="cannot open the backend", severity="error", timeout=30)

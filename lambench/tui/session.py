@@ -48,11 +48,14 @@ class Session:
         self._closed = False
         service = getattr(backend, "service", None)
         self._unsubscribe = service.subscribe(self._on_record) if service is not None else None
-        if service is not None:
-            # Events an earlier lambench on this project accepted and did not finish run now.
-            resumed = service.resume_pending_events()
-            if resumed:
-                self._notices.append(f"resumed {resumed} queued asynchronous event(s) from .lambench/async")
+
+    def resume_pending_events(self) -> None:
+        """Run what an earlier lambench on this project accepted and did not finish (reads files:
+        call it from a worker)."""
+        service = getattr(self.backend, "service", None)
+        resumed = service.resume_pending_events() if service is not None else 0
+        if resumed:
+            self._notices.append(f"resumed {resumed} queued asynchronous event(s) from .lambench/async")
 
     def _on_record(self, record: object) -> None:
         # Engine threads call this: it only appends to deques the UI clock drains.

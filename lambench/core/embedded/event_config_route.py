@@ -47,10 +47,9 @@ class EventInvokeConfigRoute:
         method = environ.get("REQUEST_METHOD")
         try:
             if method == "DELETE":
+                # Back to the defaults, keeping the function's own dead-letter queue.
                 kept = self._service.get_event_invoke_config(name).dead_letter_arn
-                self._service.delete_event_invoke_config(name)
-                if kept is not None:
-                    self._service.put_event_invoke_config(name, AsyncConfig(dead_letter_arn=kept))
+                self._service.put_event_invoke_config(name, AsyncConfig(dead_letter_arn=kept))
                 self._modified.pop(name, None)
                 start_response("204 No Content", [("Content-Length", "0")])
                 return [b""]

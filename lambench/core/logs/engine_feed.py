@@ -104,10 +104,7 @@ class EngineLogFeed:
             LogLine(record.time, function, RELOAD_STREAM, None, level, text)
             for function in record.functions or ("",)
         ]
-        if self.ring is not None:
-            self.ring.append_many(lines)
-        if self.store is not None:
-            self.store.append(lines)
+        self._write_now(lines)
 
     def _async_step(self, record: AsyncRecord) -> None:
         """An asynchronous invocation's step as a line in its function's log, with its request id."""
@@ -125,10 +122,14 @@ class EngineLogFeed:
             level,
             f"lambench: {record.summary()}",
         )
+        self._write_now([line])
+
+    def _write_now(self, lines: list[LogLine]) -> None:
+        # lambench's own lines are rare: written from the engine's thread, past the queue.
         if self.ring is not None:
-            self.ring.append_many([line])
+            self.ring.append_many(lines)
         if self.store is not None:
-            self.store.append([line])
+            self.store.append(lines)
 
     @property
     def received(self) -> int:

@@ -86,24 +86,17 @@ class AsyncDispatcher:
         self._wake = threading.Condition(self._lock)
         self._due: list[tuple[float, int, PendingEvent]] = []
         self._sequence = itertools.count()
-        self._throttles: dict[str, int] = {}
-        self._last_outcome: dict[str, Outcome] = {}
         self._workers: list[threading.Thread] = []
         self._idle = 0
         self._in_flight = 0
         self._closed = False
 
-    @property
-    def scale(self) -> float:
-        """The time scale every wait is multiplied by."""
-        return self._scale
-
-    def submit(self, target: InvokeTarget, invocation: Invocation, qualifier: str | None) -> None:
+    def submit(self, target: InvokeTarget, invocation: Invocation) -> None:
         """Accept one event: journaled (durable) before this returns, run as soon as it can."""
         event = PendingEvent(
             request_id=invocation.request_id,
             function=target.config.name,
-            qualifier=qualifier,
+            qualifier=target.qualifier,
             invoked_function_arn=invocation.invoked_function_arn,
             trace_id=invocation.trace_id,
             accepted=time.time(),
@@ -188,7 +181,6 @@ class AsyncDispatcher:
         try:
             target = self._resolve(event.function, event.qualifier)
         except errors.ResourceNotFoundError as exc:
-            self._last_outcome.pop(event.request_id, None)
             self._end(event, "dropped")
             self._publish(self._record(AsyncStep.DROPPED, event, message=exc.message))
             return
@@ -211,17 +203,15 @@ class AsyncDispatcher:
         if closing and outcome.function_error is not None:
             return  # killed by the shutdown, not failed: the next process runs it again
         event.attempts += 1
-        self._throttles.pop(event.request_id, None)
+        event.throttles = 0
         if outcome.function_error is None:
             # Journaled first: a handler that succeeded never runs again, whatever happens next.
-            self._last_outcome.pop(event.request_id, None)
             self._end(event, "succeeded")
             self._publish(self._record(AsyncStep.SUCCEEDED, event, condition=CONDITION_SUCCESS))
             self._finish(event, CONDITION_SUCCESS, target, outcome)
             return
         event.last_error = outcome.figures.error_type or outcome.function_error
-        event.last_response = outcome.payload
-        self._last_outcome[event.request_id] = outcome
+        event.last_outcome = outcome
         if event.attempts > config.maximum_retry_attempts:
             self._fail(event, CONDITION_RETRIES_EXHAUSTED, target)
             return
@@ -235,9 +225,8 @@ class AsyncDispatcher:
         self._schedule(event, event.due)
 
     def _throttled(self, event: PendingEvent, reason: str) -> None:
-        count = self._throttles.get(event.request_id, 0) + 1
-        self._throttles[event.request_id] = count
-        delay = min(THROTTLE_RETRY_S * 2 ** (count - 1), THROTTLE_RETRY_MAX_S)
+        event.throttles += 1
+        delay = min(THROTTLE_RETRY_S * 2 ** (event.throttles - 1), THROTTLE_RETRY_MAX_S)
         event.due = time.time() + delay * self._scale
         self._publish(self._record(AsyncStep.THROTTLED, event, delay_s=delay, message=reason))
         self._schedule(event, event.due)
@@ -246,11 +235,9 @@ class AsyncDispatcher:
         return now - event.accepted >= config.maximum_event_age_s * self._scale
 
     def _fail(self, event: PendingEvent, condition: str, target: InvokeTarget | None) -> None:
-        self._throttles.pop(event.request_id, None)
-        outcome = self._last_outcome.pop(event.request_id, None)
         self._end(event, "failed")
         self._publish(self._record(AsyncStep.FAILED, event, condition=condition, error_type=event.last_error))
-        self._finish(event, condition, target, outcome)
+        self._finish(event, condition, target, event.last_outcome)
 
     def _end(self, event: PendingEvent, how: str) -> None:
         if self._journal is not None:

@@ -23,9 +23,12 @@ import json
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambench.core.record import record
+
+if TYPE_CHECKING:
+    from lambench.core.runtime.environment import Outcome
 
 #: A journal is rewritten with only its pending events once it grows past this size.
 COMPACT_BYTES = 4 * 1024 * 1024
@@ -45,7 +48,9 @@ class PendingEvent:
     attempts: int = 0  # function invocations made (throttles do not count)
     due: float = 0.0  # seconds since the epoch before which the next attempt does not start
     last_error: str | None = None  # the last attempt's error type, for the failure record
-    last_response: bytes | None = None  # the last attempt's payload
+    # Kept in memory only (a resumed event starts without them):
+    last_outcome: Outcome | None = None  # the last attempt's answer, for the destination record
+    throttles: int = 0  # throttles in a row, for the backoff
 
 
 def _accept_line(event: PendingEvent) -> dict[str, object]:
@@ -211,11 +216,6 @@ class AsyncJournal:
         finally:
             for _, fd in held:
                 os.close(fd)
-
-    def pending_count(self) -> int:
-        """How many accepted events have not finished."""
-        with self._lock:
-            return len(self._pending)
 
     def close(self) -> None:
         """Release the journal: removed when nothing is pending, else left for the next process."""

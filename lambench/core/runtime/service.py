@@ -27,7 +27,7 @@ from lambench.core.config import FunctionConfig
 from lambench.core.diagnostics import logger
 from lambench.core.runtime import errors, invoke_api, processes
 from lambench.core.runtime.async_config import AsyncConfig, destination_kind, resource_name
-from lambench.core.runtime.async_dispatch import AsyncDispatcher
+from lambench.core.runtime.async_dispatch import CONDITION_SUCCESS, AsyncDispatcher
 from lambench.core.runtime.concurrency import AccountConcurrency, ConcurrencyLimits, check_provisioned_count
 from lambench.core.runtime.environment import EnvironmentHooks, ExecutionEnvironment, Invocation, Outcome
 from lambench.core.runtime.identifiers import function_arn, new_request_id, new_trace_header
@@ -327,10 +327,6 @@ class LocalLambda:
         """`name`'s asynchronous settings (AWS's defaults when none were put)."""
         return self._async_configs.get(name) or AsyncConfig()
 
-    def delete_event_invoke_config(self, name: str) -> None:
-        """Back to AWS's defaults: 2 retries, 6 hours, no destinations (the dead-letter queue too)."""
-        self._async_configs.pop(name, None)
-
     def set_destination_sender(self, sender: Sender | None) -> None:
         """Who delivers to SQS, SNS and EventBridge destinations (the embedded account)."""
         self._sender = sender
@@ -362,7 +358,7 @@ class LocalLambda:
                 target = self._resolve_target(event.function, event.qualifier)
             except errors.LambdaServiceError:
                 return
-        failed = condition != "Success"
+        failed = condition != CONDITION_SUCCESS
         arn = settings.on_failure if failed else settings.on_success
         qualified = function_arn(target.config.region, target.config.name, target.version)
         if arn is not None:
@@ -515,7 +511,7 @@ class LocalLambda:
             return invoke_api.empty_result(request_id, 204, config)
         target = InvokeTarget(config, version, qualifier)
         if invocation_type == "Event":
-            self._async.submit(target, invocation, qualifier)
+            self._async.submit(target, invocation)
             return invoke_api.empty_result(request_id, 202, config)
         outcome, env_id = self._run(target, invocation)
         return invoke_api.ran_result(outcome, target, env_id, log_type)

@@ -141,6 +141,7 @@ def test_functions_lists_the_demo_project() -> None:
         "api",
         "s3-processor",
         "sqs-batch",
+        "ticker",
         "heavy-init",
         "slow",
         "flaky",

@@ -63,6 +63,13 @@ DEMO_EXPECTED = {
     "api": ("api", "app.lambda_handler", 128, 3, {}),
     "s3-processor": ("s3-processor", "app.handler", 128, 3, {}),
     "sqs-batch": ("sqs-batch", "app.handler", 128, 3, {}),
+    "ticker": (
+        "ticker",
+        "app.handler",
+        128,
+        3,
+        {"JOBS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/JobsQueue"},
+    ),
     "heavy-init": ("heavy-init", "app.handler", 128, 3, {"INIT_SLEEP_MS": "800"}),
     "slow": ("slow", "app.handler", 128, 10, {"SLEEP_MS": "500"}),
     "flaky": ("flaky", "app.handler", 128, 3, {"FAIL_RATE": "0.3"}),
@@ -127,7 +134,7 @@ def test_demo_keeps_events_and_other_resources_raw() -> None:
     ]
     assert set(project.extra["hello"]) == {"Events"}
     assert project.resources["OrdersTable"]["Type"] == "AWS::DynamoDB::Table"
-    assert set(project.resources) == {"OrdersTable", "UploadsBucket", "JobsQueue"}
+    assert set(project.resources) == {"OrdersTable", "UploadsBucket", "JobsQueue", "JobsDeadLetters"}
     assert project.logical_ids["hello"] == "HelloFunction"
     assert project.stack_name == "demo_functions"
 
@@ -498,14 +505,14 @@ def test_resource_references_resolve_as_cloudformation_does(
     ("value", "detail"),
     [
         (
-            "!GetAtt Table.StreamArn",
-            "!GetAtt Table.StreamArn: lambench cannot resolve this attribute of a AWS::DynamoDB::Table "
-            "locally (it resolves: Arn)",
+            "!GetAtt Table.Bogus",
+            "!GetAtt Table.Bogus: lambench cannot resolve this attribute of a AWS::DynamoDB::Table "
+            "locally (it resolves: Arn, StreamArn)",
         ),
         (
             '!Sub "${Table.Nope}/index"',
             "!GetAtt Table.Nope: lambench cannot resolve this attribute of a AWS::DynamoDB::Table "
-            "locally (it resolves: Arn)",
+            "locally (it resolves: Arn, StreamArn)",
         ),
         ("!GetAtt Ghost.Arn", "!GetAtt Ghost.Arn: Ghost is not a resource of this template"),
         ("!If [a, b, c]", "!If [...] cannot be resolved locally; lambench resolves only " + RESOLVABLE),

@@ -104,6 +104,11 @@ def _command(name: str, help: str, module: str, configure: str = "configure") ->
 COMMANDS: tuple[Command, ...] = (
     _command("functions", "list the functions, or show one in detail", "functions_cmd"),
     _command("invoke", "invoke a function locally", "invoke_cmd"),
+    _command(
+        "sources",
+        "list the event sources (queues, buckets, streams, schedules) and their counters",
+        "sources_cmd",
+    ),
     _command("events", "event templates for every Lambda trigger, and saved test events", "events_cmd"),
     _command("versions", "publish and list versions of a function", "versions_cmd", "configure_versions"),
     _command("aliases", "create, update, list and delete aliases", "versions_cmd", "configure_aliases"),

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from lambench.core.cloud_resources import CloudResource
     from lambench.core.config import FunctionConfig
     from lambench.core.runtime.service import LocalLambda
+    from lambench.core.sources.model import Source
     from lambench.core.template import Deployment
 
 
@@ -60,6 +61,9 @@ class Loaded:
     functions: dict[str, FunctionConfig]
     deployments: dict[str, Deployment] = field(default_factory=dict)
     resources: list[CloudResource] = field(default_factory=list)
+    #: The functions' `Events:` and the template's located warnings (what it ignores).
+    sources: list[Source] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def load_project_functions(args: argparse.Namespace) -> Loaded:
@@ -81,7 +85,13 @@ def load_project_functions(args: argparse.Namespace) -> Loaded:
             )
             return Loaded({config.name: config})
         project = load_project(project_dir)
-        return Loaded(dict(project.functions), dict(project.deployments), list(project.cloud_resources))
+        return Loaded(
+            dict(project.functions),
+            dict(project.deployments),
+            list(project.cloud_resources),
+            list(project.sources),
+            list(project.warnings),
+        )
     except ConfigError as exc:
         raise UserError(str(exc)) from None
 

@@ -17,6 +17,7 @@ from lambench.cli.hot_reload import describe, hot_reload, interruptible
 if TYPE_CHECKING:
     from lambench.core.backends.local import LocalBackend
     from lambench.core.cloud_resources import CloudResource
+    from lambench.core.sources.runner import EventSources
 
 
 def configure_serve(serve: argparse.ArgumentParser) -> None:
@@ -81,10 +82,12 @@ def run_serve(args: argparse.Namespace) -> int:
                         file=sys.stderr,
                         flush=True,
                     )
+                running_sources = backend.start_event_sources(loaded.sources)
                 account = shared.SharedAccount(os.getpid(), backend.account.endpoint, backend.region)
                 shared.publish(project, account)
                 try:
                     _print_banner(backend, loaded.resources)
+                    _print_sources(running_sources, loaded.warnings)
                     while not stopping:
                         time.sleep(0.2)
                     print("\nlambench: stopping the embedded account", file=sys.stderr)
@@ -96,12 +99,28 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def _print_reloads(record: object) -> None:
-    from lambench.core.runtime.records import AsyncRecord, AsyncStep, ReloadRecord
+    from lambench.core.runtime.records import AsyncRecord, AsyncStep, ReloadRecord, SourceRecord, SourceStep
 
     if isinstance(record, ReloadRecord):
         print(f"lambench: {describe(record)}", file=sys.stderr, flush=True)
-    elif isinstance(record, AsyncRecord) and record.kind is not AsyncStep.ACCEPTED:
+    elif (isinstance(record, AsyncRecord) and record.kind is not AsyncStep.ACCEPTED) or (
+        isinstance(record, SourceRecord) and record.kind not in (SourceStep.BATCH, SourceStep.TRIGGERED)
+    ):
         print(f"lambench: {record.summary()}", file=sys.stderr, flush=True)
+
+
+def _print_sources(running: EventSources | None, warnings: list[str]) -> None:
+    lines = []
+    if running is not None and running.sources:
+        lines.append("  event sources:")
+        for source in running.sources:
+            state = "" if source.enabled else " (disabled)"
+            lines.append(
+                f"    {source.function} <- {source.kind} {source.target()}: {source.settings()}{state}"
+            )
+    lines += [f"  warning: {warning}" for warning in warnings]
+    if lines:
+        print("\n".join(lines), flush=True)
 
 
 def _print_banner(backend: LocalBackend, resources: list[CloudResource]) -> None:

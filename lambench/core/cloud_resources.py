@@ -18,6 +18,7 @@ SQS_QUEUE = "AWS::SQS::Queue"
 DYNAMODB_TABLE = "AWS::DynamoDB::Table"
 SIMPLE_TABLE = "AWS::Serverless::SimpleTable"
 SNS_TOPIC = "AWS::SNS::Topic"
+KINESIS_STREAM = "AWS::Kinesis::Stream"
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 
 #: Resource types created in the embedded account, with the property that names each explicitly.
@@ -27,6 +28,7 @@ NAME_PROPERTIES: dict[str, str] = {
     DYNAMODB_TABLE: "TableName",
     SIMPLE_TABLE: "TableName",
     SNS_TOPIC: "TopicName",
+    KINESIS_STREAM: "Name",
 }
 
 #: The properties lambench uses to create each type; others are left unread (and unresolved), so an
@@ -43,17 +45,22 @@ USED_PROPERTIES: dict[str, tuple[str, ...]] = {
     ),
     SIMPLE_TABLE: ("TableName", "PrimaryKey", "ProvisionedThroughput"),
     SNS_TOPIC: ("TopicName", "FifoTopic", "ContentBasedDeduplication"),
+    KINESIS_STREAM: ("Name", "ShardCount", "RetentionPeriodHours"),
 }
 
 #: The `!GetAtt` attributes lambench resolves, per type (CloudFormation's return values).
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
     S3_BUCKET: ("Arn", "DomainName", "RegionalDomainName", "WebsiteURL"),
     SQS_QUEUE: ("Arn", "QueueName", "QueueUrl"),
-    DYNAMODB_TABLE: ("Arn",),
+    DYNAMODB_TABLE: ("Arn", "StreamArn"),
     SIMPLE_TABLE: ("Arn",),
     SNS_TOPIC: ("TopicArn", "TopicName"),
+    KINESIS_STREAM: ("Arn",),
     SERVERLESS_FUNCTION: ("Arn",),
 }
+
+#: The label of `!GetAtt Table.StreamArn` (see `attribute`).
+STREAM_LABEL = "latest"
 
 _BUCKET_INVALID_RE = re.compile(r"[^a-z0-9.-]+")
 
@@ -109,7 +116,14 @@ def attribute(resource_type: str, name: str, attr: str, region: str, account: st
             "QueueUrl": queue_url(name, region, account),
         }
     elif resource_type in (DYNAMODB_TABLE, SIMPLE_TABLE):
-        values = {"Arn": f"arn:{arn_partition}:dynamodb:{region}:{account}:table/{name}"}
+        table_arn = f"arn:{arn_partition}:dynamodb:{region}:{account}:table/{name}"
+        values = {"Arn": table_arn}
+        if resource_type == DYNAMODB_TABLE:
+            # The real label is the stream's creation time, unknown until the table exists; the
+            # stream poller asks DescribeTable for the table's latest stream instead.
+            values["StreamArn"] = f"{table_arn}/stream/{STREAM_LABEL}"
+    elif resource_type == KINESIS_STREAM:
+        values = {"Arn": f"arn:{arn_partition}:kinesis:{region}:{account}:stream/{name}"}
     elif resource_type == SNS_TOPIC:
         values = {"TopicArn": f"arn:{arn_partition}:sns:{region}:{account}:{name}", "TopicName": name}
     elif resource_type == SERVERLESS_FUNCTION:

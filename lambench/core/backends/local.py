@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     )
     from lambench.core.cloud_resources import CloudResource
     from lambench.core.logs.model import LogBatch, LogQuery
+    from lambench.core.sources.model import Source
+    from lambench.core.sources.runner import EventSources
 
 
 class LocalBackend:
@@ -208,6 +210,22 @@ class LocalBackend:
         return read_metrics(
             self.account.client("cloudwatch"), name, start, math.floor(end) + 1, period_s, percentiles=False
         )
+
+    def start_event_sources(self, sources: Iterable[Source]) -> EventSources | None:
+        """Run the project's event sources here (None when `lambench serve` runs the account).
+
+        They stop when the backend closes, before the engine and the account.
+        """
+        from lambench.core.time_scale import time_scale
+
+        sources = list(sources)
+        if not sources or self.account.shared:
+            return None
+        status_path = self.project_dir / ".lambench" / "sources.json"
+        running = self.account.run_event_sources(sources, scale=time_scale(), status_path=status_path)
+        if running is not None:
+            self._closers.insert(0, running.close)  # closers run last-first: this one last of them
+        return running
 
     def close_with(self, closer: Callable[[], None]) -> None:
         """Run `closer` first when the backend closes (a hot reloader watching this service)."""

@@ -18,8 +18,12 @@ from lambench.core.embedded.lambda_route import LambdaInvokeRoute
 from lambench.core.embedded.server import EmbeddedMoto
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from lambench.core.runtime.destinations import Delivery
     from lambench.core.runtime.service import LocalLambda
+    from lambench.core.sources.model import Source
+    from lambench.core.sources.runner import EventSources
 
 
 #: The credentials a user (or a function) presents to the embedded account; moto accepts any.
@@ -122,6 +126,36 @@ class EmbeddedAccount:
             self._sink.start(clients)
 
         self._moto.add_start_hook(fill)
+
+    def run_event_sources(
+        self, sources: Iterable[Source], *, scale: float = 1.0, status_path: Path | None = None
+    ) -> EventSources | None:
+        """Start the template's event sources on the attached engine (None for a shared account:
+        the process that runs it runs them). Close the result before the account."""
+        if self._moto is None or self._service is None:
+            return None
+        from lambench.core.embedded.notification_route import AccountEventObserver
+        from lambench.core.sources.runner import EventSources
+
+        service = self._service
+
+        def invoke(name: str, payload: bytes, invocation_type: str) -> Any:
+            return service.invoke(name, payload, invocation_type=invocation_type)
+
+        running = EventSources(
+            sources,
+            invoke=invoke,
+            announce=service.announce,
+            clients=self.client,
+            send=self._send_destination,
+            region=self.region,
+            scale=scale,
+            status_path=status_path,
+        )
+        observer = AccountEventObserver(running.notifier.report)
+        self._moto.add_observer(observer)
+        running.start()
+        return running
 
     def _send_destination(self, delivery: Delivery) -> None:
         from lambench.core.embedded.destination_sender import send

@@ -65,16 +65,33 @@ def reset_moto(endpoint: str) -> None:
 
 
 def create_resources(clients: ClientFactory, resources: Iterable[CloudResource], region: str) -> list[str]:
-    """Create each resource; returns one line per resource that could not be created."""
+    """Create each resource; returns one line per resource that could not be created.
+
+    A resource may need another first (a queue's RedrivePolicy names its dead-letter queue), as
+    CloudFormation orders them by reference: one that fails is tried again after the others, for
+    as long as each round creates something.
+    """
+    pending = list(resources)
+    failures: dict[str, Exception] = {}
+    while pending:
+        retry = []
+        for resource in pending:
+            try:
+                _CREATORS[resource.type](clients, resource, region)
+                failures.pop(resource.logical_id, None)
+            except Exception as exc:  # one bad resource must not stop the others
+                failures[resource.logical_id] = exc
+                retry.append(resource)
+        if len(retry) == len(pending):
+            break
+        pending = retry
     problems = []
-    for resource in resources:
-        try:
-            _CREATORS[resource.type](clients, resource, region)
-        except Exception as exc:  # one bad resource must not stop the others
-            problems.append(f"{resource.logical_id} ({resource.type}): {exc}")
-            logger(__name__).warning(
-                "could not create %s in the embedded account: %s", resource.logical_id, exc
-            )
+    for resource in pending:
+        error = failures[resource.logical_id]
+        problems.append(f"{resource.logical_id} ({resource.type}): {error}")
+        logger(__name__).warning(
+            "could not create %s in the embedded account: %s", resource.logical_id, error
+        )
     return problems
 
 
@@ -117,12 +134,20 @@ def _topic(clients: ClientFactory, resource: CloudResource, region: str) -> None
     clients("sns").create_topic(Name=resource.name, Attributes=attributes)
 
 
+def _stream(clients: ClientFactory, resource: CloudResource, region: str) -> None:
+    props = resource.properties
+    shards = props.get("ShardCount", 1)
+    # moto's streams are ACTIVE at once: no waiting for the status.
+    clients("kinesis").create_stream(StreamName=resource.name, ShardCount=int(str(shards)))
+
+
 _CREATORS: dict[str, Callable[[ClientFactory, CloudResource, str], None]] = {
     cr.S3_BUCKET: _bucket,
     cr.SQS_QUEUE: _queue,
     cr.DYNAMODB_TABLE: _table,
     cr.SIMPLE_TABLE: _table,
     cr.SNS_TOPIC: _topic,
+    cr.KINESIS_STREAM: _stream,
 }
 
 

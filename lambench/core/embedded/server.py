@@ -38,6 +38,11 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 Route = Callable[[dict[str, Any], StartResponse], Iterable[bytes] | None]
 #: A start-up hook runs once moto serves, before other clients' requests are let through.
 StartHook = Callable[[str], None]
+#: What an observer wants done once moto has answered: called with the status, headers and body.
+AfterResponse = Callable[[int, list[tuple[str, str]], bytes], None]
+#: An observer sees every request moto serves and may ask to see its response (it may read the
+#: body, if it puts an equal `wsgi.input` back).
+Observer = Callable[[dict[str, Any]], AfterResponse | None]
 
 
 class EmbeddedMoto:
@@ -50,6 +55,7 @@ class EmbeddedMoto:
         self._socket = socket.create_server((host, port), backlog=128)
         self.host, self.port = self._socket.getsockname()[:2]
         self._routes: list[Route] = []
+        self._observers: list[Observer] = []
         self._hooks: list[StartHook] = []
         self._gate_timeout_s = gate_timeout_s
         self._lock = threading.Lock()
@@ -76,6 +82,15 @@ class EmbeddedMoto:
     def add_route(self, route: Route) -> None:
         """Serve some requests before moto sees them (add before the server starts)."""
         self._routes.append(route)
+
+    def add_observer(self, observer: Observer) -> None:
+        """Let `observer` see the requests moto serves, and their responses (any time)."""
+        self._observers.append(observer)
+
+    def remove_observer(self, observer: Observer) -> None:
+        """Stop showing requests to `observer`."""
+        with contextlib.suppress(ValueError):
+            self._observers.remove(observer)
 
     def add_start_hook(self, hook: StartHook) -> None:
         """Run `hook(endpoint)` once moto serves, before other clients' requests are let in.
@@ -174,6 +189,7 @@ class EmbeddedMoto:
 
     def _app(self, moto_app: WsgiApp) -> WsgiApp:
         routes = self._routes
+        observers = self._observers
 
         def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
             if _INTERNAL_ENVIRON_KEY not in environ and not self._opened.is_set():
@@ -182,6 +198,35 @@ class EmbeddedMoto:
                 body = route(environ, start_response)
                 if body is not None:
                     return body
-            return moto_app(environ, start_response)
+            followers = [f for f in (observer(environ) for observer in list(observers)) if f is not None]
+            if not followers:
+                return moto_app(environ, start_response)
+            return _observed(moto_app, environ, start_response, followers)
 
         return app
+
+
+def _observed(
+    moto_app: WsgiApp, environ: dict[str, Any], start_response: StartResponse, followers: list[AfterResponse]
+) -> Iterable[bytes]:
+    """Run moto, then show its whole response to each follower (they are small API answers)."""
+    seen: dict[str, Any] = {}
+
+    def capture(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+        seen["status"], seen["headers"] = status, headers
+        return start_response(status, headers, *exc_info)
+
+    result = moto_app(environ, capture)
+    try:
+        body = b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    status = int(str(seen.get("status", "500")).split(" ", 1)[0])
+    for follower in followers:
+        try:
+            follower(status, list(seen.get("headers", [])), body)
+        except Exception:
+            logger(__name__).exception("an observer of the embedded account failed")
+    return [body]

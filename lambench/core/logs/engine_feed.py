@@ -18,7 +18,15 @@ from lambench.core.logs.local_store import LocalLogStore
 from lambench.core.logs.model import LogBatch, LogLine, LogQuery
 from lambench.core.logs.parse import make_line
 from lambench.core.logs.ring import LogRing
-from lambench.core.runtime.records import AsyncRecord, AsyncStep, LogRecord, Record, ReloadRecord
+from lambench.core.runtime.records import (
+    AsyncRecord,
+    AsyncStep,
+    LogRecord,
+    Record,
+    ReloadRecord,
+    SourceRecord,
+    SourceStep,
+)
 from lambench.core.runtime.service import LocalLambda
 
 #: Records the feed holds before it drops: about 0.4 s of a 50,000-lines-per-second flood.
@@ -27,6 +35,10 @@ DEFAULT_QUEUE_RECORDS = 20_000
 RELOAD_STREAM = "lambench/hot-reload"
 #: The stream asynchronous invocation steps (retries, failures, deliveries) are logged on.
 ASYNC_STREAM = "lambench/async"
+#: The stream event sources' failures and state changes are logged on.
+SOURCES_STREAM = "lambench/sources"
+#: Event source steps that are not logged: each invocation's own START/END/REPORT lines show them.
+_ROUTINE_SOURCE_STEPS = (SourceStep.BATCH, SourceStep.SUCCEEDED, SourceStep.TRIGGERED)
 #: Records turned into lines per round, so the ring and the store get batches of a bounded size.
 BATCH_RECORDS = 5_000
 
@@ -83,6 +95,8 @@ class EngineLogFeed:
                 self._reloaded(record)
             elif isinstance(record, AsyncRecord) and record.kind is not AsyncStep.ACCEPTED:
                 self._async_step(record)
+            elif isinstance(record, SourceRecord) and record.kind not in _ROUTINE_SOURCE_STEPS:
+                self._source_step(record)
             return
         pending = self._pending
         if len(pending) < self.queue_records:
@@ -118,6 +132,21 @@ class EngineLogFeed:
             record.time,
             record.function,
             ASYNC_STREAM,
+            record.request_id,
+            level,
+            f"lambench: {record.summary()}",
+        )
+        self._write_now([line])
+
+    def _source_step(self, record: SourceRecord) -> None:
+        """An event source's failure or change of state as a line in its function's log."""
+        level = "ERROR" if record.kind in (SourceStep.FAILED, SourceStep.DISCARDED) else "WARN"
+        if record.kind is SourceStep.RECOVERED:
+            level = "INFO"
+        line = LogLine(
+            record.time,
+            record.function,
+            SOURCES_STREAM,
             record.request_id,
             level,
             f"lambench: {record.summary()}",

@@ -176,5 +176,65 @@ class AsyncRecord:
         return f"async {self.request_id[:8]} {self.function}: {step}{detail}"
 
 
+class SourceStep(str, enum.Enum):
+    """What an event source did: a poller's batch and its outcome, or a trigger firing."""
+
+    BATCH = "batch"  # a poller handed a batch to the function (synchronously)
+    SUCCEEDED = "succeeded"
+    PARTIAL_FAILURE = "partial_failure"  # ReportBatchItemFailures named some records
+    FAILED = "failed"  # the whole batch failed (and returns to the queue or is retried)
+    THROTTLED = "throttled"
+    DISCARDED = "discarded"  # a stream batch given up on (its on-failure record sent, if any)
+    TRIGGERED = "triggered"  # a notification, rule or schedule invoked the function asynchronously
+    BACKING_OFF = "backing_off"  # the account did not answer
+    RECOVERED = "recovered"
+
+
+@record(frozen=True)
+class SourceRecord:
+    """One step of an event source. `source` is the event's name in the template (`Jobs`).
+
+    `count` is the number of records in the batch (or events triggered); `failed` how many of
+    them failed. `request_id` is the invocation's, when one was made; `message` says what went
+    wrong, or where a batch went.
+    """
+
+    kind: SourceStep
+    time: float
+    function: str
+    source: str
+    source_kind: str
+    request_id: str | None = None
+    count: int = 0
+    failed: int = 0
+    message: str | None = None
+
+    def summary(self) -> str:
+        """One line for the log tail: `SQS Jobs -> sqs-batch: batch of 10, 2 failed`."""
+        kind = self.kind
+        if kind is SourceStep.BATCH:
+            step = f"batch of {self.count}"
+        elif kind is SourceStep.SUCCEEDED:
+            step = f"batch of {self.count} succeeded"
+        elif kind is SourceStep.PARTIAL_FAILURE:
+            step = f"batch of {self.count}: {self.failed} failed (ReportBatchItemFailures)"
+        elif kind is SourceStep.FAILED:
+            step = f"batch of {self.count} failed"
+        elif kind is SourceStep.THROTTLED:
+            step = f"batch of {self.count} throttled"
+        elif kind is SourceStep.DISCARDED:
+            step = f"batch of {self.count} discarded"
+        elif kind is SourceStep.TRIGGERED:
+            step = (
+                "invoked asynchronously" if self.count <= 1 else f"{self.count} events invoked asynchronously"
+            )
+        elif kind is SourceStep.BACKING_OFF:
+            step = "backing off"
+        else:
+            step = "polling again"
+        detail = f" ({self.message})" if self.message else ""
+        return f"{self.source_kind} {self.source} -> {self.function}: {step}{detail}"
+
+
 #: Every record the engine publishes to its subscribers.
-Record = LifecycleRecord | LogRecord | ThrottleRecord | ReloadRecord | AsyncRecord
+Record = LifecycleRecord | LogRecord | ThrottleRecord | ReloadRecord | AsyncRecord | SourceRecord

@@ -8,6 +8,7 @@ from lambench.core.cloud_resources import CloudResource
 from lambench.core.config import ConfigError, FunctionConfig
 from lambench.core.record import field, record
 from lambench.core.runtime.async_config import AsyncConfig
+from lambench.core.sources.model import Source
 
 TEMPLATE_NAMES = ("template.yaml", "template.yml")
 #: The account id lambench reports for `AWS::AccountId` (moto's default account).
@@ -86,7 +87,8 @@ class Project:
     `functions` follows the template's order. `extra[name]` holds the function's properties that
     lambench does not interpret (Events, Policies, Tracing, ...) with Globals merged in; `resources`
     holds the template's other resources (tables, queues, layers) by logical id. Both are plain
-    dicts and lists, with intrinsic functions kept as `Intrinsic` markers.
+    dicts and lists, with intrinsic functions kept as `Intrinsic` markers. `sources` are the
+    `Events:` lambench runs, read; `warnings` are located lines about what in the template is ignored.
     """
 
     directory: Path
@@ -97,6 +99,8 @@ class Project:
     resources: dict[str, dict[str, object]] = field(default_factory=dict)
     deployments: dict[str, Deployment] = field(default_factory=dict)
     cloud_resources: list[CloudResource] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def stack_name(self) -> str:

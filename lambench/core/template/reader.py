@@ -17,6 +17,7 @@ from lambench.core.limits import (
 )
 from lambench.core.runtime import errors
 from lambench.core.runtime.async_config import AsyncConfig, check_range, destination_kind
+from lambench.core.template.events_reader import EventSourceReader
 from lambench.core.template.model import (
     SERVERLESS_FUNCTION,
     SERVERLESS_LAYER,
@@ -25,7 +26,7 @@ from lambench.core.template.model import (
     TemplateError,
 )
 from lambench.core.template.nodes import Node, as_intrinsic, describe, merge, plain_node
-from lambench.core.template.values import TemplateValues, drop_empty
+from lambench.core.template.values import drop_empty
 
 # The function properties lambench turns into a FunctionConfig; the rest go to Project.extra.
 _HANDLED_PROPERTIES = frozenset(
@@ -56,7 +57,7 @@ _LOGGING_KEYS = {
 _URI_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
-class TemplateReader(TemplateValues):
+class TemplateReader(EventSourceReader):
     """Turns one loaded template into a Project's functions, raising located errors."""
 
     def read(self, project: Project) -> None:
@@ -102,6 +103,7 @@ class TemplateReader(TemplateValues):
             project.functions[config.name] = config
             project.logical_ids[config.name] = str(logical_id)
             project.deployments[config.name] = self._deployment(props)
+            project.sources += self._event_sources(config.name, props, project.warnings)
             assert props.entries is not None
             project.extra[config.name] = {
                 str(key): plain_node(child)

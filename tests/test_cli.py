@@ -133,9 +133,12 @@ def test_adhoc_function_without_template(tmp_path: Path) -> None:
 def test_functions_lists_the_demo_project() -> None:
     table = lambench("functions", "--project", DEMO)
     assert table.returncode == 0
-    assert table.stdout.splitlines()[0].split() == ["NAME", "RUNTIME", "HANDLER", "MEMORY", "TIMEOUT", "CODE"]
+    header, *rows = table.stdout.splitlines()
+    assert header.split() == ["NAME", "RUNTIME", "HANDLER", "MEMORY", "TIMEOUT", "CODE", "TRIGGERS"]
+    assert {row.split()[0]: row.split()[-1] for row in rows}["sqs-batch"] == "SQS"
     as_json = json.loads(lambench("functions", "--project", DEMO, "--json").stdout)
     names = [f["name"] for f in as_json]
+    assert {f["name"]: f["triggers"] for f in as_json}["ticker"] == ["Schedule"]
     for expected in (
         "hello",
         "api",

@@ -311,3 +311,39 @@ def test_watch_prints_reloads_and_template_errors(project: Path) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
+
+
+def test_sources_shows_the_counters_of_the_mappings_serve_runs(
+    project: Path, served: subprocess.Popen[str]
+) -> None:
+    before = json.loads(lambench("sources", "--project", str(project), "--json").stdout)
+    states = {s["function"]: s["state"] for s in before["sources"]}
+    assert states == {"s3-processor": "Enabled", "sqs-batch": "Enabled", "ticker": "Enabled"}
+    endpoint = lambench("--endpoint", cwd=project).stdout.strip()
+    sqs = boto3.client(
+        "sqs", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    url = sqs.get_queue_url(QueueName="JobsQueue")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"job": "ok"}))
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"job": "bad", "fail": True}))
+
+    def counters() -> dict[str, int]:
+        listing = json.loads(lambench("sources", "sqs-batch", "--project", str(project), "--json").stdout)
+        (status,) = listing["sources"]
+        return {key: status[key] for key in ("polled", "delivered", "failed")}
+
+    assert wait_for(lambda: counters()["polled"] >= 2 and counters()["failed"] >= 1, timeout=30), counters()
+    assert counters()["delivered"] >= 1
+    table = lambench("sources", "--project", str(project))
+    assert table.returncode == 0
+    assert table.stdout.splitlines()[0].split()[:4] == ["FUNCTION", "EVENT", "TYPE", "SOURCE"]
+    assert "sqs-batch/Jobs: batch 10, ReportBatchItemFailures" in table.stdout
+
+
+def test_sources_without_serve_says_what_would_run_them(project: Path) -> None:
+    listing = json.loads(lambench("sources", "--project", str(project), "--json").stdout)
+    assert {s["state"] for s in listing["sources"]} == {"Enabled (needs 'lambench serve' or the TUI)"}
+    assert any("Api events are ignored" in warning for warning in listing["warnings"])
+    unknown = lambench("sources", "nope", "--project", str(project))
+    assert unknown.returncode != 0 and "no function named 'nope'" in unknown.stderr
+    assert "Traceback" not in unknown.stderr

@@ -440,3 +440,54 @@ def test_a_disabled_mapping_does_not_poll(running: Running) -> None:
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
     assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "1"
     assert received(running.out, "idle") == []
+
+
+def test_pollers_back_off_while_the_account_is_away_and_resume_when_it_returns(tmp_path: Path) -> None:
+    from lambench.core.embedded.provision import internal_client_factory
+    from lambench.core.embedded.server import EmbeddedMoto
+    from lambench.core.runtime.service import LocalLambda
+    from lambench.core.sources.model import SqsSource
+    from tests.helpers import python_function
+
+    function = python_function(tmp_path, "def handler(event, context):\n    return {}\n", name="drain")
+    moto = EmbeddedMoto()
+    moto.start()
+    port = moto.port
+    clients = internal_client_factory(moto.endpoint, "us-east-1")
+    url = clients("sqs").create_queue(QueueName="outage-queue")["QueueUrl"]
+    records: list[SourceRecord] = []
+    service = LocalLambda([function])
+    service.subscribe(lambda r: records.append(r) if isinstance(r, SourceRecord) else None)
+    source = SqsSource(
+        function="drain", name="Q", queue_arn=f"arn:aws:sqs:us-east-1:{ACCOUNT}:outage-queue", batch_size=1
+    )
+    sources = EventSources(
+        [source],
+        invoke=lambda name, payload, kind: service.invoke(name, payload, invocation_type=kind),
+        announce=service.announce,
+        clients=clients,
+        send=lambda delivery: None,
+        region="us-east-1",
+    )
+    counters = sources.counters("drain", "Q")
+    replacement: EmbeddedMoto | None = None
+    try:
+        sources.start()
+        clients("sqs").send_message(QueueUrl=url, MessageBody="one")
+        assert wait_for(lambda: counters.status().delivered == 1, timeout=20)
+        moto.stop()
+        assert wait_for(lambda: counters.status().state.startswith("Backing off"), timeout=20)
+        assert SourceStep.BACKING_OFF in [r.kind for r in records]
+        # moto keeps its state in the process: a server on the same port finds the queue again.
+        replacement = EmbeddedMoto(port=port)
+        replacement.start()
+        clients("sqs").send_message(QueueUrl=url, MessageBody="two")
+        assert wait_for(lambda: counters.status().delivered == 2, timeout=40), counters.status()
+        assert counters.status().state == "Enabled"
+        assert SourceStep.RECOVERED in [r.kind for r in records]
+    finally:
+        sources.close()
+        service.close()
+        moto.stop()
+        if replacement is not None:
+            replacement.stop()

@@ -176,6 +176,8 @@ def local_backend(
         functions=loaded.functions,
         deployments=loaded.deployments,
         cloud_resources=loaded.resources,
+        sources=loaded.sources,
+        warnings=loaded.warnings,
     )
     try:
         return build_local_backend(

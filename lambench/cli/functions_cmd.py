@@ -8,7 +8,7 @@ import os
 from typing import Any
 
 from lambench.cli.backend_options import add_backend_options, check_backend_options, open_backend
-from lambench.cli.common import UserError, add_project_option, load_functions, print_table
+from lambench.cli.common import UserError, add_project_option, load_project_functions, print_table
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -61,7 +61,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _list_project(args: argparse.Namespace) -> int:
-    functions = load_functions(args)
+    loaded = load_project_functions(args)
+    functions = loaded.functions
+    triggers: dict[str, list[str]] = {}
+    for source in loaded.sources:
+        kinds = triggers.setdefault(source.function, [])
+        if source.kind not in kinds:
+            kinds.append(source.kind)
     if args.json:
         rows = [
             {
@@ -75,6 +81,7 @@ def _list_project(args: argparse.Namespace) -> int:
                 "layers": [str(layer) for layer in f.layers],
                 "logFormat": f.logging.log_format,
                 "ephemeralStorageMB": f.ephemeral_storage_mb,
+                "triggers": triggers.get(f.name, []),
             }
             for f in functions.values()
         ]
@@ -82,7 +89,7 @@ def _list_project(args: argparse.Namespace) -> int:
         return 0
     if not functions:
         raise UserError(f"no functions found: {args.project} has no template.yaml (or it defines none)")
-    headers = ("NAME", "RUNTIME", "HANDLER", "MEMORY", "TIMEOUT", "CODE")
+    headers = ("NAME", "RUNTIME", "HANDLER", "MEMORY", "TIMEOUT", "CODE", "TRIGGERS")
     table = [
         (
             f.name,
@@ -91,6 +98,7 @@ def _list_project(args: argparse.Namespace) -> int:
             f"{f.memory_mb} MB",
             f"{f.timeout_s} s",
             _short(str(f.code_dir)),
+            ", ".join(triggers.get(f.name, [])) or "-",
         )
         for f in functions.values()
     ]

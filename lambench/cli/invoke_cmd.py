@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lambench.cli.backend_options import add_backend_options, check_backend_options, open_backend
@@ -137,6 +138,21 @@ def _stdin_has_data() -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISREG(mode)
 
 
+def _note_sources(args: argparse.Namespace, loaded: Loaded, function: str) -> None:
+    """Tell a person at a terminal that the function's queue or schedule does not trigger it now."""
+    kinds = sorted({s.kind for s in loaded.sources if s.function == function and s.enabled})
+    if not kinds or not sys.stderr.isatty():
+        return
+    from lambench.core.embedded import shared
+
+    if shared.find(Path(args.project).resolve()) is None:
+        print(
+            f"lambench: note: {function}'s {', '.join(kinds)} event source(s) run only while "
+            "'lambench serve' or the TUI holds the account; this invoke runs it directly",
+            file=sys.stderr,
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Invoke once and print the result."""
     check_backend_options(args)
@@ -149,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
     base_name = require_function(loaded, name, args.project)
     qualifier = name.partition(":")[2] or None
     event = read_event(args, base_name)
+    _note_sources(args, loaded, base_name)
 
     def provision(function: str, alias: str) -> bool:
         # Provisioned environments are only worth starting when this invoke can use them.

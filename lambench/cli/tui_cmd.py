@@ -71,6 +71,9 @@ def open_for_tui(args: argparse.Namespace) -> Backend:
     backend = local_backend(args, loaded, publish=lambda function: True)
     try:
         backend.close_with(start_hot_reload(backend, args, loaded).close)
+        # The TUI holds the account (unless 'lambench serve' does): its queues, buckets and
+        # schedules trigger the functions while it runs.
+        backend.start_event_sources()
     except BaseException:
         backend.close()
         raise

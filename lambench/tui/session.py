@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from lambench.core.logs.model import LogLine, LogQuery
-from lambench.core.runtime.records import AsyncRecord, AsyncStep, ReloadRecord
+from lambench.core.runtime.records import AsyncRecord, AsyncStep, ReloadRecord, SourceRecord, SourceStep
 
 if TYPE_CHECKING:
     from lambench.core.backends.base import Backend
 
+#: Event source steps worth a notice (the rest are lines of the log tail).
+_NOTICED_SOURCE_STEPS = (SourceStep.BACKING_OFF, SourceStep.RECOVERED, SourceStep.DISCARDED)
 #: Log lines kept between two UI ticks; beyond it the oldest are dropped and counted.
 MAX_PENDING_LINES = 20_000
 
@@ -61,7 +63,9 @@ class Session:
         # Engine threads call this: it only appends to deques the UI clock drains.
         if isinstance(record, ReloadRecord):
             self._reloads.append(record)
-        elif isinstance(record, AsyncRecord) and record.kind is not AsyncStep.ACCEPTED:
+        elif (isinstance(record, AsyncRecord) and record.kind is not AsyncStep.ACCEPTED) or (
+            isinstance(record, SourceRecord) and record.kind in _NOTICED_SOURCE_STEPS
+        ):
             self._notices.append(record.summary())
 
     def start_tail(self, function: str | None, since: float | None = None) -> None:

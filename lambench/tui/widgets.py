@@ -73,7 +73,7 @@ class FunctionsPanel(Vertical):
 
         table: DataTable[str] = DataTable(id="functions", cursor_type="row", zebra_stripes=False)
         # Most useful first: at 80 columns the panel shows name, environments and the last result.
-        table.add_columns("function", "env", "last", "MB", "s", "runtime")
+        table.add_columns("function", "env", "last", "MB", "s", "runtime", "triggers")
         self.mount(Input(placeholder="filter functions", id="function-filter"), table)
         self._refresh_rows()
         if self._wants_focus or self.app.focused is None:
@@ -160,6 +160,7 @@ class FunctionsPanel(Vertical):
             str(function.memory_mb),
             str(function.timeout_s),
             function.runtime,
+            ", ".join(function.triggers),
         )
 
 

@@ -31,6 +31,8 @@ class FunctionSummary:
     description: str = ""
     last_modified: str | None = None
     code_size: int | None = None
+    #: What invokes it besides a direct call: `SQS`, `Schedule`... (its event sources' kinds).
+    triggers: tuple[str, ...] = ()
 
 
 @record(frozen=True)

@@ -59,6 +59,7 @@ def build_local_backend(
         resources=project.cloud_resources,
         reserved={name: d.reserved_concurrency for name, d in project.deployments.items()},
         share=share,
+        sources=project.sources,
         versions=directory / ".lambench" / "versions" if versions is None else versions,
         **options,
     )

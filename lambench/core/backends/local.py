@@ -60,9 +60,12 @@ class LocalBackend:
         share: bool = True,
         log_store: bool = True,
         port: int = 0,
+        sources: Iterable[Source] = (),
         **options: Any,
     ) -> None:
         self.project_dir = project_dir
+        #: The template's event sources (run by `start_event_sources`).
+        self.sources = list(sources)
         self.region = region
         running = shared.find(project_dir) if share else None
         self.account = EmbeddedAccount(
@@ -106,7 +109,10 @@ class LocalBackend:
 
     def list_functions(self) -> list[FunctionSummary]:
         """The project's functions, in the template's order."""
-        return [_summary(config) for config in self.service.functions()]
+        return [_summary(config, self._triggers(config.name)) for config in self.service.functions()]
+
+    def _triggers(self, function: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(source.kind for source in self.sources if source.function == function))
 
     def describe_function(self, name: str, *, show_secrets: bool = False) -> FunctionDetail:
         """One function as the engine knows it."""
@@ -211,14 +217,14 @@ class LocalBackend:
             self.account.client("cloudwatch"), name, start, math.floor(end) + 1, period_s, percentiles=False
         )
 
-    def start_event_sources(self, sources: Iterable[Source]) -> EventSources | None:
-        """Run the project's event sources here (None when `lambench serve` runs the account).
-
-        They stop when the backend closes, before the engine and the account.
+    def start_event_sources(self, sources: Iterable[Source] | None = None) -> EventSources | None:
+        """Run the event sources (by default the template's) here; None when there are none or
+        `lambench serve` runs the account (it runs them). They stop when the backend closes,
+        before the engine and the account.
         """
         from lambench.core.time_scale import time_scale
 
-        sources = list(sources)
+        sources = self.sources if sources is None else list(sources)
         if not sources or self.account.shared:
             return None
         status_path = self.project_dir / ".lambench" / "sources.json"
@@ -253,7 +259,7 @@ class LocalBackend:
         self.close()
 
 
-def _summary(config: FunctionConfig) -> FunctionSummary:
+def _summary(config: FunctionConfig, triggers: tuple[str, ...] = ()) -> FunctionSummary:
     from lambench.core.backends.base import FunctionSummary
 
     return FunctionSummary(
@@ -263,4 +269,5 @@ def _summary(config: FunctionConfig) -> FunctionSummary:
         memory_mb=config.memory_mb,
         timeout_s=config.timeout_s,
         architecture=config.architecture,
+        triggers=triggers,
     )

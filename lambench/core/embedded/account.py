@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from lambench.core.cloud_resources import CloudResource
+from lambench.core.diagnostics import logger
 from lambench.core.embedded.cloudwatch_sink import CloudWatchSink
 from lambench.core.embedded.event_config_route import EventInvokeConfigRoute
 from lambench.core.embedded.lambda_route import LambdaInvokeRoute
@@ -154,8 +155,17 @@ class EmbeddedAccount:
         )
         observer = AccountEventObserver(running.notifier.report)
         self._moto.add_observer(observer)
-        running.start()
+        # Pollers start once the template's queues and streams exist; the first of them to ask
+        # for a client starts moto, if nothing else has.
+        self._moto.when_open(running.start)
+        threading.Thread(target=self._start_quietly, name="lambench-moto-start", daemon=True).start()
         return running
+
+    def _start_quietly(self) -> None:
+        try:
+            self.start()
+        except Exception:  # reported to whoever starts it next; the sources wait for it
+            logger(__name__).exception("the embedded account did not start")
 
     def _send_destination(self, delivery: Delivery) -> None:
         from lambench.core.embedded.destination_sender import send

@@ -57,6 +57,8 @@ class EmbeddedMoto:
         self._routes: list[Route] = []
         self._observers: list[Observer] = []
         self._hooks: list[StartHook] = []
+        self._on_open: list[Callable[[], None]] = []
+        self._hooks_thread: threading.Thread | None = None
         self._gate_timeout_s = gate_timeout_s
         self._lock = threading.Lock()
         self._started = threading.Event()  # moto is serving
@@ -100,6 +102,15 @@ class EmbeddedMoto:
         """
         self._hooks.append(hook)
 
+    def when_open(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once the account is open (now, if it is; on a thread of the server's
+        otherwise). It does not start moto."""
+        with self._lock:
+            if not self._opened.is_set():
+                self._on_open.append(callback)
+                return
+        callback()
+
     def start(self, timeout: float | None = 60.0) -> None:
         """Start moto now (if it has not started) and wait until it is open to every client."""
         self._wake_w.send(b"s")
@@ -118,11 +129,16 @@ class EmbeddedMoto:
         if server is not None and self._started.is_set():
             server.shutdown()
         self._thread.join(timeout=30)
+        # Closing the listening socket resets the requests still waiting in its queue: start-up
+        # hooks caught mid-request (the user quit while the account was filling) fail at once
+        # instead of waiting out their read timeout.
         for closable in (self._socket, self._wake_r, self._wake_w):
             closable.close()
         if server is not None:
             server.server_close()
         self._opened.set()
+        if self._hooks_thread is not None:
+            self._hooks_thread.join(timeout=10)
 
     def __enter__(self) -> EmbeddedMoto:
         return self
@@ -151,9 +167,9 @@ class EmbeddedMoto:
             return
         self._started.set()
         hooks = threading.Thread(target=self._open, args=(began,), name="lambench-moto-hooks", daemon=True)
+        self._hooks_thread = hooks
         hooks.start()
         server.serve_forever(poll_interval=0.2)
-        hooks.join(timeout=30)
 
     def _make_server(self) -> BaseWSGIServer:
         import logging
@@ -185,7 +201,16 @@ class EmbeddedMoto:
             except Exception:
                 logger(__name__).exception("a start-up step of the embedded account failed")
         self.startup_s = time.perf_counter() - began
-        self._opened.set()
+        with self._lock:
+            self._opened.set()
+            waiting, self._on_open = self._on_open, []
+        for callback in waiting:
+            if self._stopping.is_set():
+                break
+            try:
+                callback()
+            except Exception:
+                logger(__name__).exception("a step after the embedded account opened failed")
 
     def _app(self, moto_app: WsgiApp) -> WsgiApp:
         routes = self._routes

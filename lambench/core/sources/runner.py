@@ -80,7 +80,7 @@ class EventSources:
         from lambench.core.sources.sqs_poller import SqsMapping
         from lambench.core.sources.stream_poller import StreamMapping
 
-        if self._started:
+        if self._started or self._stopping.is_set():
             return
         self._started = True
         for source, counters in zip(self.sources, self._counters, strict=True):

@@ -77,15 +77,18 @@ class SqsMapping:
 
     def _poll(self) -> None:
         context = self._context
+        sqs: Any = None
         while not context.stopping.is_set():
             try:
-                sqs = context.clients("sqs")
+                if sqs is None:
+                    sqs = context.clients("sqs")  # one client per poller, made once
                 if self._url is None:
                     self._url = self._queue_url(sqs)
                 batch = self._gather(sqs, self._url)
                 self._counters.reached()
             except Exception as exc:  # the account is gone or the queue does not exist: wait, retry
                 self._url = None
+                sqs = None
                 if self._counters.failed_to_reach(exc):
                     return
                 continue

@@ -157,7 +157,7 @@ class EventSourceReader(TemplateValues):
             if key in ignored:
                 warnings.append(str(self.error(child, "is ignored by lambench")))
             elif key not in used:
-                raise self.error(child, f"unknown property of a {kind} event; use {', '.join(used)}")
+                raise self.error(child, f"unknown property of {kind} events; use {', '.join(used)}")
         entries = props.entries
         if kind == model.SQS:
             return self._sqs(function, name, props, entries)

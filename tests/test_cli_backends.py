@@ -321,7 +321,11 @@ def test_sources_shows_the_counters_of_the_mappings_serve_runs(
     assert states == {"s3-processor": "Enabled", "sqs-batch": "Enabled", "ticker": "Enabled"}
     endpoint = lambench("--endpoint", cwd=project).stdout.strip()
     sqs = boto3.client(
-        "sqs", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+        "sqs",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
     )
     url = sqs.get_queue_url(QueueName="JobsQueue")["QueueUrl"]
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"job": "ok"}))

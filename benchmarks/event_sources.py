@@ -65,6 +65,14 @@ def _floor_ms(clients: Any, url: str, count: int) -> list[float]:
     return samples
 
 
+def _send_all(sqs: Any, url: str, total: int, prefix: str) -> None:
+    for start in range(0, total, 10):
+        entries = [
+            {"Id": str(i), "MessageBody": json.dumps({"id": f"{prefix}{start + i}"})} for i in range(10)
+        ]
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
+
+
 def event_source_figures(quick: bool) -> None:
     """Print the send-to-handler latency beside its floor, and the 10,000-message drain."""
     from lambench.core.embedded.provision import internal_client_factory
@@ -129,11 +137,7 @@ def event_source_figures(quick: bool) -> None:
                 out.write_text("")
                 drained = sources.counters("fn", "Drain")
                 began = time.perf_counter()
-                for start in range(0, total, 10):
-                    entries = [
-                        {"Id": str(i), "MessageBody": json.dumps({"id": f"d{start + i}"})} for i in range(10)
-                    ]
-                    sqs.send_message_batch(QueueUrl=drain_url, Entries=entries)
+                _send_all(sqs, drain_url, total, "d")
                 deadline = time.monotonic() + 600
                 while drained.status().delivered < total and time.monotonic() < deadline:
                     time.sleep(0.05)

@@ -50,6 +50,9 @@ class SqsMapping:
         self._releases: list[tuple[float, int, str]] = []
         self._release_lock = threading.Condition()
         self._sequence = 0
+        # moto's ReceiveMessage is not safe against itself: two at once can hand out the same
+        # message. The pollers take turns receiving (and run their batches side by side).
+        self._receiving = threading.Lock()
 
     def start(self) -> None:
         """Start the pollers (and the thread that returns failed messages to the queue)."""
@@ -131,13 +134,14 @@ class SqsMapping:
         return batch
 
     def _receive(self, sqs: Any, url: str, wanted: int, wait_s: int) -> list[dict[str, Any]]:
-        response = sqs.receive_message(
-            QueueUrl=url,
-            MaxNumberOfMessages=min(10, wanted),
-            WaitTimeSeconds=wait_s,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        )
+        with self._receiving:
+            response = sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=min(10, wanted),
+                WaitTimeSeconds=wait_s,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
         messages: list[dict[str, Any]] = response.get("Messages", [])
         return messages
 

@@ -153,8 +153,8 @@ class EmbeddedAccount:
             scale=scale,
             status_path=status_path,
         )
-        observer = AccountEventObserver(running.notifier.report)
-        self._moto.add_observer(observer)
+        if running.notifier.wanted:
+            self._moto.add_observer(AccountEventObserver(running.notifier.report))
         # Pollers start once the template's queues and streams exist; the first of them to ask
         # for a client starts moto, if nothing else has.
         self._moto.when_open(running.start)

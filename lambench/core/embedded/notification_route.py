@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, unquote
 
 from lambench.core.embedded.lambda_route import read_body
 from lambench.core.embedded.server import AfterResponse
+from lambench.core.runtime.destinations import timestamp_seconds
 from lambench.core.sources.notifications import BusEvent, ObjectEvent, Publication
 
 _CREDENTIAL_RE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
@@ -269,9 +270,7 @@ def _bus_event(entry: dict[str, Any], event_id: str) -> BusEvent:
     moment = entry.get("Time")
     when = None
     if isinstance(moment, int | float):
-        import time
-
-        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
+        when = timestamp_seconds(moment)
     elif isinstance(moment, str) and moment:
         when = moment
     bus = str(entry.get("EventBusName") or "default").rsplit("/", 1)[-1]

@@ -15,6 +15,7 @@ import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from lambench.core.pids import alive
 from lambench.core.record import record
 
 STATE_FILE = "account.json"
@@ -56,7 +57,7 @@ def withdraw(project_dir: Path, pid: int) -> None:
 def find(project_dir: Path) -> SharedAccount | None:
     """The project's running account, or None (no record, its process gone, or not answering)."""
     account = _read(state_path(project_dir))
-    if account is None or not _alive(account.pid) or not _listening(account.endpoint):
+    if account is None or not alive(account.pid) or not _listening(account.endpoint):
         return None
     return account
 
@@ -67,16 +68,6 @@ def _read(path: Path) -> SharedAccount | None:
         return SharedAccount(pid=int(data["pid"]), endpoint=str(data["endpoint"]), region=str(data["region"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _listening(endpoint: str) -> bool:

@@ -42,6 +42,11 @@ class Delivery:
 Sender = Callable[[Delivery], None]
 
 
+def timestamp_seconds(epoch: float) -> str:
+    """`2019-11-14T18:16:05Z`, EventBridge's `time` (whole seconds)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
 def timestamp(epoch: float) -> str:
     """`2019-11-14T18:16:05.568Z`, the destination record's format."""
     whole = int(epoch)

@@ -21,7 +21,7 @@ from urllib.parse import quote_plus
 from lambench.core.diagnostics import logger
 from lambench.core.record import field, record
 from lambench.core.runtime import errors
-from lambench.core.runtime.destinations import timestamp
+from lambench.core.runtime.destinations import timestamp, timestamp_seconds
 from lambench.core.runtime.identifiers import LOCAL_ACCOUNT_ID as ACCOUNT_ID
 from lambench.core.runtime.records import SourceStep
 from lambench.core.sources.context import SourceContext, SourceCounters
@@ -239,7 +239,7 @@ def bus_envelope(event: BusEvent, region: str) -> dict[str, Any]:
         "detail-type": event.detail_type,
         "source": event.source,
         "account": ACCOUNT_ID,
-        "time": event.time or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "time": event.time or timestamp_seconds(time.time()),
         "region": region,
         "resources": list(event.resources),
         "detail": event.detail,

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lambench.core.pids import alive
 from lambench.core.record import as_dict
 from lambench.core.sources.context import Clients, Invoke, SourceContext, SourceCounters
 from lambench.core.sources.model import (
@@ -69,6 +70,10 @@ class EventSources:
         self.sources = list(sources)
         self._counters = [SourceCounters(source, self.context) for source in self.sources]
         self.notifier = Notifier(self.context)
+        for source, counters in zip(self.sources, self._counters, strict=True):
+            # Known now, so the account watches its requests only when some source listens.
+            if source.enabled and isinstance(source, S3Source | SnsSource | RuleSource):
+                self.notifier.add(source, counters)
         self.scheduler = Scheduler(self.context)
         self._mappings: list[Any] = []
         self._status_path = status_path
@@ -92,8 +97,6 @@ class EventSources:
                 self._mappings.append(StreamMapping(source, self.context, counters))
             elif isinstance(source, ScheduleSource):
                 self.scheduler.add(source, counters)
-            elif isinstance(source, S3Source | SnsSource | RuleSource):
-                self.notifier.add(source, counters)
         for mapping in self._mappings:
             mapping.start()
         self.scheduler.start()
@@ -156,7 +159,7 @@ def read_status(path: Path) -> list[SourceStatus] | None:
         pid = int(data["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not _alive(pid):
+    if not alive(pid):
         return None
     statuses = []
     for item in data.get("sources", []):
@@ -165,13 +168,3 @@ def read_status(path: Path) -> list[SourceStatus] | None:
         except TypeError:
             continue
     return statuses
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

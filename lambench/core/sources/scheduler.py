@@ -13,9 +13,10 @@ import json
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from lambench.core.runtime import errors
+from lambench.core.runtime.destinations import timestamp_seconds
 from lambench.core.runtime.identifiers import LOCAL_ACCOUNT_ID as ACCOUNT_ID
 from lambench.core.runtime.records import SourceStep
 from lambench.core.sources.context import SourceContext, SourceCounters
@@ -150,5 +151,4 @@ def event_payload(source: ScheduleSource, moment: datetime, region: str) -> str:
 
 
 def _iso(moment: datetime) -> str:
-    utc = moment.astimezone(timezone.utc) + timedelta(0)
-    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return timestamp_seconds(moment.timestamp())

@@ -182,7 +182,7 @@ class SqsMapping:
             failed = []
         if failed is None:
             counters.add(failed=count)
-            error = result.function_error and _error_type(result.payload)
+            error = result.function_error and result.figures.error_type
             detail = error or "the partial batch response is not valid"
             counters.announce(
                 SourceStep.FAILED, request_id=result.request_id, count=count, failed=count, message=detail
@@ -295,11 +295,3 @@ def _filterable(record: dict[str, Any]) -> dict[str, Any]:
         body = record["body"]
     view["body"] = body
     return view
-
-
-def _error_type(payload: bytes) -> str | None:
-    try:
-        error = json.loads(payload)
-    except ValueError:
-        return None
-    return error.get("errorType") if isinstance(error, dict) else None

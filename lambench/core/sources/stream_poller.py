@@ -21,6 +21,7 @@ from typing import Any
 
 from lambench.core.cloud_resources import STREAM_LABEL
 from lambench.core.runtime import errors
+from lambench.core.runtime.async_config import destination_kind
 from lambench.core.runtime.destinations import Delivery, timestamp
 from lambench.core.runtime.identifiers import function_arn
 from lambench.core.runtime.records import SourceStep
@@ -109,6 +110,8 @@ class _ShardPoller:
         self._client: Any = None
         self._iterator: str | None = None
         self._pending: list[dict[str, Any]] = []
+        # The last invocation's request id, for the on-failure record of a batch given up on.
+        self._last_request_id: str | None = None
 
     def run(self) -> None:
         context, counters = self._context, self._counters
@@ -130,7 +133,7 @@ class _ShardPoller:
                 context.wait(min(self.source.batching_window_s, POLL_INTERVAL_S))
                 self._read()
             batch = self._pending[: self.source.batch_size]
-            self._process(batch, attempts=0, started=time.time())
+            self._process(batch, attempts=0)
             # Whatever happened (success, given up), the shard moves past this batch.
             self._pending = self._pending[len(batch) :]
 
@@ -197,7 +200,7 @@ class _ShardPoller:
 
     # -- one batch, with retries, bisection and partial failures --------------------------------
 
-    def _process(self, batch: list[dict[str, Any]], attempts: int, started: float) -> None:
+    def _process(self, batch: list[dict[str, Any]], attempts: int) -> None:
         """Run `batch` until it succeeds or is given up on; `attempts` failed invocations so far."""
         source, counters, context = self.source, self._counters, self._context
         while batch and not context.stopping.is_set():
@@ -213,8 +216,8 @@ class _ShardPoller:
             attempts += 1
             if failed is None and source.bisect_on_error and len(batch) > 1:
                 half = len(batch) // 2
-                self._process(batch[:half], attempts - 1, started)
-                self._process(batch[half:], attempts - 1, started)
+                self._process(batch[:half], attempts - 1)
+                self._process(batch[half:], attempts - 1)
                 return
             if failed is not None:
                 # Checkpoint at the lowest failed sequence number; retry from there on.
@@ -227,8 +230,6 @@ class _ShardPoller:
                 return
             if context.wait(min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (attempts - 1))):
                 return
-
-    _last_request_id: str | None = None
 
     def _invoke(self, batch: list[dict[str, Any]]) -> list[str] | None:
         """Invoke with `batch`: [] when it succeeded, the failed sequence numbers, or None (all failed)."""
@@ -312,9 +313,11 @@ class _ShardPoller:
                     "streamArn": self.arn,
                 },
             }
-            kind = destination.split(":")[2]
             try:
-                self._context.send(Delivery(arn=destination, kind=kind, body=json.dumps(body)))
+                delivery = Delivery(
+                    arn=destination, kind=destination_kind(destination), body=json.dumps(body)
+                )
+                self._context.send(delivery)
             except Exception as exc:
                 message = f"{condition}; could not send the on-failure record to {destination}: {exc}"
         counters.announce(

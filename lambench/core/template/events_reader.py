@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from lambench.core.runtime.async_config import DEAD_LETTER_KINDS, destination_kind
 from lambench.core.sources import model
 from lambench.core.sources.patterns import PatternError, check_pattern
 from lambench.core.sources.schedule import ScheduleError, parse_schedule
@@ -238,7 +239,7 @@ class EventSourceReader(TemplateValues):
                     config["OnFailure"], "Destination", "an SQS queue or SNS topic ARN"
                 )
                 on_failure = self._string(destination, "an SQS queue or SNS topic ARN")
-                if on_failure.split(":")[2:3] not in (["sqs"], ["sns"]):
+                if destination_kind(on_failure) not in DEAD_LETTER_KINDS:
                     raise self.error(
                         destination, f"{on_failure!r} is not the ARN of an SQS queue or SNS topic"
                     )
@@ -391,8 +392,7 @@ class EventSourceReader(TemplateValues):
 
     def _arn(self, node: Node, service: str, noun: str) -> str:
         arn = self._string(node, f"the ARN of {noun}")
-        parts = arn.split(":")
-        if len(parts) < 6 or parts[0] != "arn" or parts[2] != service:
+        if destination_kind(arn) != service:
             raise self.error(node, f"{arn!r} is not the ARN of {noun}")
         return arn
 

@@ -131,7 +131,11 @@ class _ShardPoller:
                 continue
             if not read and len(self._pending) < self.source.batch_size and self.source.batching_window_s:
                 context.wait(min(self.source.batching_window_s, POLL_INTERVAL_S))
-                self._read()
+                try:
+                    self._read()
+                except Exception:
+                    # The records read so far go now; the next round's read backs off and says so.
+                    self._client = None
             batch = self._pending[: self.source.batch_size]
             self._process(batch, attempts=0)
             # Whatever happened (success, given up), the shard moves past this batch.

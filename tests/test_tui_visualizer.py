@@ -25,6 +25,7 @@ from lambench.tui.app import LambenchApp
 from lambench.tui.session import Session
 from lambench.tui.visualizer import VisualizerScreen
 from lambench.tui.visualizer.account import METRICS_WINDOW_S, TailCursor, metrics_window_s
+from lambench.tui.visualizer.async_queue import AsyncQueuePanel
 from lambench.tui.visualizer.metrics import MetricsPanel, metrics_rows
 from lambench.tui.visualizer.view import Axis, TimeWindow, axis_labels, environment_cells
 from lambench.tui.visualizer.widgets import TimelineChart
@@ -144,6 +145,37 @@ def test_environments_warm_before_the_screen_opened_are_rows(opener: Callable[[]
             rows = screen.query_one(TimelineChart).row_texts()
             assert any(row.startswith("e1") for row in rows), rows
             assert not any("no environments here yet" in row for row in rows), rows
+
+    asyncio.run(scenario())
+
+
+def test_async_attempts_are_marked_and_the_queue_panel_follows_them(
+    opener: Callable[[], Backend], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An event that always fails: its first attempt, two retries and the end in the queue panel."""
+    monkeypatch.setenv("LAMBENCH_TIME_SCALE", "0.01")  # the 60 s and 120 s retry waits: 0.6 s, 1.2 s
+
+    async def scenario() -> None:
+        app = LambenchApp(opener)
+        async with app.run_test(size=(110, 34)) as pilot:
+            screen = await open_visualizer(app, pilot, "flaky")
+            panel = screen.query_one(AsyncQueuePanel)
+            assert not panel.display  # nothing asynchronous yet: the panel keeps out of the way
+            service = local_service(app).service
+            service.invoke("flaky", b'{"fail": true}', invocation_type="Event")
+            await wait_until(pilot, lambda: panel.display and "retrying" in " ".join(panel.lines()))
+            assert "attempt 1 failed (FlakyError) · retry after 60 s at " in panel.lines()[0]
+            await wait_until(pilot, lambda: "1 failed" in str(panel.border_title))
+            assert panel.lines()[0].startswith("failed ")
+            assert "3 attempts · RetriesExhausted (FlakyError)" in panel.lines()[0]
+            service.invoke("flaky", b'{"fail": false}', invocation_type="Event")
+            await wait_until(pilot, lambda: "1 succeeded" in str(panel.border_title))
+            await wait_until(pilot, lambda: "▓" in "".join(screen.query_one(TimelineChart).row_texts()))
+            rows = screen.query_one(TimelineChart).row_texts()
+            drawn = "".join(row for row in rows if row.startswith("e"))
+            # The first attempt failed (✗), both retries are marked, the second event succeeded (▓).
+            assert drawn.count("↻") == 2 and "✗" in drawn, rows
+            assert "▓async" in rows[-1] and "↻retry" in rows[-1], rows
 
     asyncio.run(scenario())
 

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 
 from lambench.core.runtime import errors
+from lambench.core.runtime.async_board import AsyncBoard
 from lambench.core.runtime.async_config import AsyncConfig
 from lambench.core.runtime.async_journal import AsyncJournal, PendingEvent
 from lambench.core.runtime.environment import Invocation, Outcome
@@ -90,6 +91,8 @@ class AsyncDispatcher:
         self._idle = 0
         self._in_flight = 0
         self._closed = False
+        #: Where each event stands, for the TUI's async queue panel.
+        self.board = AsyncBoard()
 
     def submit(self, target: InvokeTarget, invocation: Invocation) -> None:
         """Accept one event: journaled (durable) before this returns, run as soon as it can."""
@@ -107,12 +110,24 @@ class AsyncDispatcher:
                 raise errors.LambdaServiceError("The local Lambda service is closed")
         if self._journal is not None:
             self._journal.accepted(event)
+        self.board.queued(
+            event.request_id, event.function, event.accepted, due=event.accepted, now=event.accepted
+        )
         self._publish(self._record(AsyncStep.ACCEPTED, event))
         self._schedule(event, event.accepted)
 
     def resume(self, events: list[PendingEvent]) -> None:
         """Queue events a previous process accepted and did not finish (already in our journal)."""
+        now = time.time()
         for event in events:
+            self.board.queued(
+                event.request_id,
+                event.function,
+                event.accepted,
+                attempts=event.attempts,
+                due=event.due,
+                now=now,
+            )
             self._publish(self._record(AsyncStep.RESUMED, event))
             self._schedule(event, event.due)
 
@@ -182,6 +197,7 @@ class AsyncDispatcher:
             target = self._resolve(event.function, event.qualifier)
         except errors.ResourceNotFoundError as exc:
             self._end(event, "dropped")
+            self.board.finished(event.request_id, time.time(), "dropped", problem=exc.message)
             self._publish(self._record(AsyncStep.DROPPED, event, message=exc.message))
             return
         invocation = Invocation(
@@ -190,7 +206,9 @@ class AsyncDispatcher:
             invoked_function_arn=event.invoked_function_arn,
             trace_id=event.trace_id,
             client_context=None,
+            attempt=event.attempts + 1,
         )
+        self.board.started(event.request_id, time.time())
         try:
             outcome, _ = self._run(target, invocation)
         except errors.TooManyRequestsError as exc:
@@ -207,6 +225,7 @@ class AsyncDispatcher:
         if outcome.function_error is None:
             # Journaled first: a handler that succeeded never runs again, whatever happens next.
             self._end(event, "succeeded")
+            self.board.finished(event.request_id, time.time(), "succeeded", condition=CONDITION_SUCCESS)
             self._publish(self._record(AsyncStep.SUCCEEDED, event, condition=CONDITION_SUCCESS))
             self._finish(event, CONDITION_SUCCESS, target, outcome)
             return
@@ -219,6 +238,9 @@ class AsyncDispatcher:
         event.due = time.time() + delay * self._scale
         if self._journal is not None:
             self._journal.retry(event)
+        self.board.retrying(
+            event.request_id, time.time(), due=event.due, delay_s=delay, error_type=event.last_error
+        )
         self._publish(
             self._record(AsyncStep.RETRY_SCHEDULED, event, delay_s=delay, error_type=event.last_error)
         )
@@ -228,6 +250,7 @@ class AsyncDispatcher:
         event.throttles += 1
         delay = min(THROTTLE_RETRY_S * 2 ** (event.throttles - 1), THROTTLE_RETRY_MAX_S)
         event.due = time.time() + delay * self._scale
+        self.board.throttled(event.request_id, time.time(), due=event.due, delay_s=delay, reason=reason)
         self._publish(self._record(AsyncStep.THROTTLED, event, delay_s=delay, message=reason))
         self._schedule(event, event.due)
 
@@ -236,6 +259,9 @@ class AsyncDispatcher:
 
     def _fail(self, event: PendingEvent, condition: str, target: InvokeTarget | None) -> None:
         self._end(event, "failed")
+        self.board.finished(
+            event.request_id, time.time(), "failed", condition=condition, error_type=event.last_error
+        )
         self._publish(self._record(AsyncStep.FAILED, event, condition=condition, error_type=event.last_error))
         self._finish(event, condition, target, event.last_outcome)
 

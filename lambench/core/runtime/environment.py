@@ -186,7 +186,12 @@ class ExecutionEnvironment:
         deadline = start.begun + timeout_s
         deadline_ms = int(time.time() * 1000) + timeout_s * 1000
         self._logs.line(platform_logs.start_line(invocation.request_id, self.version))
-        self._emit(Lifecycle.INVOKE_START, request_id=invocation.request_id, cold=start.cold)
+        self._emit(
+            Lifecycle.INVOKE_START,
+            request_id=invocation.request_id,
+            cold=start.cold,
+            attempt=invocation.attempt,
+        )
         if self._host.runtime is None:
             # Suppressed init: after a failed INIT phase or a reset, the runtime is started again
             # inside this invocation and its time counts against the function timeout.

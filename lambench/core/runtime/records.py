@@ -34,7 +34,8 @@ class LifecycleRecord:
       `memory_size_mb`, `architecture` (`x86_64` or `arm64`).
     - INIT_START: `init_type`, `phase` (`init`, or `invoke` for an init retried inside an invocation).
     - INIT_END: `phase`, `duration_ms`, `status` (`success`, `error` or `timeout`), `error_type`.
-    - INVOKE_START: `request_id`, `cold`.
+    - INVOKE_START: `request_id`, `cold`, and `attempt` for an asynchronous invocation (1 the
+      first attempt, 2 and 3 its retries).
     - INVOKE_END: `request_id` and `figures` (`InvocationFigures`: durations, memory, cold, and
       how it ended; for a function error, `error_type` is the type it reported, and an
       out-of-memory kill is `Runtime.OutOfMemory`).
@@ -57,6 +58,7 @@ class LifecycleRecord:
     memory_size_mb: int | None = None
     architecture: str | None = None
     figures: InvocationFigures | None = None
+    attempt: int | None = None
 
 
 @record(frozen=True)

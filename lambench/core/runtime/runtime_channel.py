@@ -39,6 +39,8 @@ class Invocation:
     client_context: str | None = None
     cognito_identity: str | None = None
     content_type: str = "application/json"
+    #: Which attempt of an asynchronous (`Event`) invocation this is (1 the first); None if synchronous.
+    attempt: int | None = None
 
 
 @record(frozen=True)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from lambench.core.config import FunctionConfig
 from lambench.core.diagnostics import logger
 from lambench.core.runtime import errors, invoke_api, processes
+from lambench.core.runtime.async_board import AsyncQueueSnapshot
 from lambench.core.runtime.async_config import AsyncConfig, destination_kind, resource_name
 from lambench.core.runtime.async_dispatch import CONDITION_SUCCESS, AsyncDispatcher
 from lambench.core.runtime.concurrency import AccountConcurrency, ConcurrencyLimits, check_provisioned_count
@@ -343,6 +344,10 @@ class LocalLambda:
         """Accepted `Event` invocations not finished: queued, waiting for a retry, or running."""
         return self._async.pending()
 
+    def async_queue(self, function: str | None = None) -> AsyncQueueSnapshot:
+        """Where the accepted `Event` invocations (of `function`, or all) stand, and the last finished."""
+        return self._async.board.snapshot(function)
+
     def _resolve_target(self, name: str, qualifier: str | None) -> InvokeTarget:
         config, version = self._registry.resolve(name, qualifier)
         return InvokeTarget(config, version, qualifier)
@@ -402,9 +407,12 @@ class LocalLambda:
                     body=event.payload.decode("utf-8", errors="replace"),
                     attributes=destinations.dead_letter_attributes(event.request_id, code, message),
                 ),
+                dead_letter=True,
             )
 
-    def _deliver(self, event: PendingEvent, condition: str, delivery: Delivery) -> None:
+    def _deliver(
+        self, event: PendingEvent, condition: str, delivery: Delivery, *, dead_letter: bool = False
+    ) -> None:
         from lambench.core.runtime.records import AsyncRecord, AsyncStep
 
         problem: str | None = None
@@ -422,6 +430,9 @@ class LocalLambda:
             except Exception as exc:  # the account's client raises whatever boto3 raises
                 problem = f"{type(exc).__name__}: {exc}"
                 time.sleep(0.1 * (attempt + 1))
+        self._async.board.delivered(
+            event.request_id, time.time(), delivery.arn, dead_letter=dead_letter, problem=problem
+        )
         self._publish(
             AsyncRecord(
                 kind=AsyncStep.DELIVERED if problem is None else AsyncStep.DELIVERY_FAILED,

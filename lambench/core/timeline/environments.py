@@ -15,12 +15,13 @@ from lambench.core.timeline.spans import EnvironmentSpan, InvocationSpan
 class Running:
     """The invocation an environment is running: what INVOKE_START said."""
 
-    __slots__ = ("cold", "request_id", "start")
+    __slots__ = ("attempt", "cold", "request_id", "start")
 
-    def __init__(self, start: float, request_id: str | None, cold: bool) -> None:
+    def __init__(self, start: float, request_id: str | None, cold: bool, attempt: int | None = None) -> None:
         self.start = start
         self.request_id = request_id
         self.cold = cold
+        self.attempt = attempt
 
 
 class EnvironmentState:
@@ -91,6 +92,7 @@ class EnvironmentState:
             cold=running.cold,
             init_type=self.init_type,
             outcome=None,
+            attempt=running.attempt,
         )
 
     def frozen(self) -> EnvironmentSpan:

@@ -233,7 +233,7 @@ class TimelineRecorder:
         if environment.running is not None:
             # The previous invocation's end never came: stop counting it as in flight.
             self._stop_running(environment, record.time)
-        environment.running = Running(record.time, record.request_id, bool(record.cold))
+        environment.running = Running(record.time, record.request_id, bool(record.cold), record.attempt)
         self._running[record.environment_id] = environment
         self._move(record.function, record.version, self._start_index(record.time), 1)
 
@@ -250,8 +250,10 @@ class TimelineRecorder:
         running = environment.running
         figures = record.figures
         duration_ms = figures.duration_ms if figures is not None else None
+        attempt: int | None = None
         if running is not None:
             start = running.start
+            attempt = running.attempt
             cold = running.cold or (figures is not None and figures.cold)
             self._stop_running(environment, record.time)
         else:
@@ -274,6 +276,7 @@ class TimelineRecorder:
             cold=cold,
             init_type=environment.init_type,
             outcome=_outcome(figures),
+            attempt=attempt,
         )
         environment.invocation_count += 1
         environment.spans.append(span)

@@ -25,7 +25,8 @@ class InvocationSpan:
 
     While it runs, `end`, `outcome` and `figures` are None. `architecture` and `init_type` come
     from the environment and are None if the timeline never heard of its creation; so does
-    `memory_size_mb` while it runs (or when its figures do not say it).
+    `memory_size_mb` while it runs (or when its figures do not say it). `attempt` numbers the
+    attempts of an asynchronous invocation (1, then 2 and 3 for its retries); None if synchronous.
     """
 
     request_id: str | None
@@ -40,6 +41,7 @@ class InvocationSpan:
     cold: bool
     init_type: str | None
     outcome: Outcome | None
+    attempt: int | None = None
 
     @property
     def duration_ms(self) -> float | None:

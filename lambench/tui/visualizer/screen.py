@@ -46,6 +46,7 @@ from lambench.tui.visualizer.actions import (
     set_provisioned,
     set_reserved,
 )
+from lambench.tui.visualizer.async_queue import AsyncQueuePanel
 from lambench.tui.visualizer.export import WindowExport
 from lambench.tui.visualizer.messages import (
     VisualizerLoadFinished,
@@ -201,6 +202,8 @@ class VisualizerScreen(RealAccountMode, WindowExport, ModalScreen[None]):
                 with Vertical(id="viz-side"):
                     yield ConcurrencyChart(id="viz-concurrency")
                     yield Static("", id="viz-stats")
+            if not self.account:
+                yield AsyncQueuePanel(id="viz-async")
             if self.account:
                 yield MetricsPanel(can_invoke=self.session.backend.can_invoke, id="viz-metrics")
             else:
@@ -282,6 +285,8 @@ class VisualizerScreen(RealAccountMode, WindowExport, ModalScreen[None]):
         chart.show(snapshot)
         chart.border_subtitle = self.window.describe(now)
         self.query_one(ConcurrencyChart).show(snapshot)
+        if self.service is not None:
+            self.query_one(AsyncQueuePanel).show(self.service.async_queue(self.function), now)
         in_flight = snapshot.concurrency[-1][1] if snapshot.concurrency else 0
         live = sum(1 for environment in snapshot.environments if not environment.retired)
         self.query_one("#viz-stats", Static).update(

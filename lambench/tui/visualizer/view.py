@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from lambench.core.timeline.spans import EnvironmentSpan, Snapshot
+from lambench.core.timeline.spans import EnvironmentSpan, InvocationSpan, Snapshot
 
 #: The widths of window the zoom steps through, in seconds.
 ZOOM_LEVELS_S: tuple[float, ...] = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600)
@@ -24,11 +24,24 @@ TICK_STEPS_S: tuple[float, ...] = (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 
 #: The fewest columns from one axis label to the next.
 TICK_SPACING = 14
 
-Cell = Literal["dead", "idle", "init", "invoke", "error", "retired"]
+Cell = Literal["dead", "idle", "init", "invoke", "async", "retry", "error", "retry_failed", "retired"]
 # A cell shows the most important thing that happened in it. A cold start outranks the invocation
 # it delays, so it stays visible when both fit in one column; "retired" is set apart, on the
 # column after the environment's last moment.
-_RANK: dict[Cell, int] = {"dead": 0, "retired": 0, "idle": 1, "invoke": 2, "init": 3, "error": 4}
+# An asynchronous attempt is an invocation drawn apart, and a retry outranks a first attempt so a
+# column holding both shows that the event came back. A failed retry keeps its retry mark (in the
+# error's color): a short attempt fills one column, and its failure alone would hide the retry.
+_RANK: dict[Cell, int] = {
+    "dead": 0,
+    "retired": 0,
+    "idle": 1,
+    "invoke": 2,
+    "async": 2,
+    "retry": 3,
+    "init": 4,
+    "error": 5,
+    "retry_failed": 5,
+}
 
 
 class TimeWindow:
@@ -139,8 +152,16 @@ def _raise(row: list[Cell], cells: range, state: Cell) -> None:
             row[index] = state
 
 
+def invocation_cell(span: InvocationSpan) -> Cell:
+    """How an invocation is drawn: `invoke` (synchronous), `async` (an event's first attempt), `retry`."""
+    if span.attempt is None:
+        return "invoke"
+    return "async" if span.attempt <= 1 else "retry"
+
+
 def environment_cells(environment: EnvironmentSpan, axis: Axis) -> list[Cell]:
-    """One environment's row: not alive, idle, initialising, invoking, failed, retired."""
+    """One environment's row: not alive, idle, initialising, invoking (sync, async or a retry),
+    failed, retired."""
     row: list[Cell] = ["dead"] * axis.cells
     alive_until = environment.retired_at if environment.retired_at is not None else axis.end
     _raise(row, axis.covered(environment.created_at, alive_until), "idle")
@@ -151,9 +172,10 @@ def environment_cells(environment: EnvironmentSpan, axis: Axis) -> list[Cell]:
         # Still running: drawn up to now, or up to the retirement that cut it short.
         span_end = span.end if span.end is not None else alive_until
         cells = axis.covered(span.start, span_end)
-        _raise(row, cells, "invoke")
+        drawn = invocation_cell(span)
+        _raise(row, cells, drawn)
         if span.failed and cells:
-            row[cells[-1]] = "error"
+            row[cells[-1]] = "retry_failed" if drawn == "retry" else "error"
     if environment.retired_at is not None and axis.start <= environment.retired_at < axis.end:
         # The column after its last moment, so the end of its last invocation stays visible.
         index = axis.cell(environment.retired_at)
@@ -162,6 +184,13 @@ def environment_cells(environment: EnvironmentSpan, axis: Axis) -> list[Cell]:
         if row[index] in ("dead", "idle"):
             row[index] = "retired"
     return row
+
+
+def has_async(snapshot: Snapshot) -> bool:
+    """True when the window holds an asynchronous attempt (so the legend explains its marks)."""
+    return any(span.attempt is not None for span in snapshot.invocations) or any(
+        span.attempt is not None for environment in snapshot.environments for span in environment.invocations
+    )
 
 
 def throttle_counts(snapshot: Snapshot, axis: Axis) -> list[int]:

@@ -25,6 +25,7 @@ from lambench.tui.visualizer.view import (
     concurrency_columns,
     environment_cells,
     environment_label,
+    has_async,
     throttle_counts,
 )
 
@@ -36,7 +37,10 @@ CELL_CHARS: dict[Cell, str] = {
     "idle": "·",
     "init": "░",
     "invoke": "█",
+    "async": "▓",
+    "retry": "↻",
     "error": "✗",
+    "retry_failed": "↻",
     "retired": "┤",
 }
 THROTTLE_CHAR = "!"
@@ -60,7 +64,10 @@ class TimelineChart(Widget, can_focus=True):
         "timeline--idle",
         "timeline--init",
         "timeline--invoke",
+        "timeline--async",
+        "timeline--retry",
         "timeline--error",
+        "timeline--retry_failed",
         "timeline--retired",
         "timeline--throttle",
     }
@@ -153,7 +160,7 @@ class TimelineChart(Widget, can_focus=True):
             style=self._style("throttle"),
         )
         lines.append(line)
-        lines.append(self._legend())
+        lines.append(self._legend(has_async(snapshot)))
         return lines
 
     def _append_cells(self, line: Text, row: list[Cell]) -> None:
@@ -173,11 +180,12 @@ class TimelineChart(Widget, can_focus=True):
             " " * LABEL_WIDTH + axis_labels(snapshot.start, snapshot.end, cells), style=self._style("axis")
         )
 
-    def _legend(self) -> Text:
+    def _legend(self, with_async: bool = False) -> Text:
         legend = Text(" " * LABEL_WIDTH)
         items: tuple[tuple[Cell, str], ...] = (
             ("init", "init"),
             ("invoke", "invoke"),
+            *((("async", "async"), ("retry", "retry")) if with_async else ()),
             ("idle", "idle"),
             ("error", "failed"),
             ("retired", "retired"),

@@ -13,6 +13,7 @@ import json
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +66,15 @@ def _floor_ms(clients: Any, url: str, count: int) -> list[float]:
     return samples
 
 
-def _send_all(sqs: Any, url: str, total: int, prefix: str) -> None:
+#: Messages the drain keeps in the queue at most: moto's ReceiveMessage scans the whole queue for
+#: each message it returns, so 10,000 queued at once would measure moto's scan, not the mapping.
+DRAIN_WINDOW = 200
+
+
+def _send_all(sqs: Any, url: str, total: int, prefix: str, delivered: Callable[[], int]) -> None:
     for start in range(0, total, 10):
+        while start - delivered() >= DRAIN_WINDOW:
+            time.sleep(0.002)
         entries = [
             {"Id": str(i), "MessageBody": json.dumps({"id": f"{prefix}{start + i}"})} for i in range(10)
         ]
@@ -137,7 +145,7 @@ def event_source_figures(quick: bool) -> None:
                 out.write_text("")
                 drained = sources.counters("fn", "Drain")
                 began = time.perf_counter()
-                _send_all(sqs, drain_url, total, "d")
+                _send_all(sqs, drain_url, total, "d", lambda: drained.status().delivered)
                 deadline = time.monotonic() + 600
                 while drained.status().delivered < total and time.monotonic() < deadline:
                     time.sleep(0.05)
@@ -159,6 +167,7 @@ def event_source_figures(quick: bool) -> None:
         f"  {total:,} messages at BatchSize 10       {total / elapsed:7.0f} messages/s ({elapsed:.1f} s)"
         f"   lost {lost}, duplicated {duplicated}"
     )
+    print(f"  (sent as the mapping drains, at most {DRAIN_WINDOW} in the queue)")
 
 
 if __name__ == "__main__":

@@ -347,7 +347,66 @@ def test_sources_shows_the_counters_of_the_mappings_serve_runs(
 def test_sources_without_serve_says_what_would_run_them(project: Path) -> None:
     listing = json.loads(lambench("sources", "--project", str(project), "--json").stdout)
     assert {s["state"] for s in listing["sources"]} == {"Enabled (needs 'lambench serve' or the TUI)"}
-    assert any("Api events are ignored" in warning for warning in listing["warnings"])
+    assert listing["warnings"] == []  # the demo's Api events are routes of the front door now
     unknown = lambench("sources", "nope", "--project", str(project))
     assert unknown.returncode != 0 and "no function named 'nope'" in unknown.stderr
     assert "Traceback" not in unknown.stderr
+
+
+def test_serve_answers_the_templates_routes_logs_each_request_and_reloads(project: Path) -> None:
+    """The demo's `Api` events over HTTP: the banner lists them, curl-like requests get API
+    Gateway's answers, each request is an access line, and a saved handler serves the next one."""
+    import http.client
+    import re
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lambench", "serve", "--project", str(project)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+
+    def get(port: int, path: str) -> tuple[int, bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+    try:
+        assert wait_for(lambda: any("HTTP APIs at" in line for line in lines), timeout=60), lines
+        banner = "".join(lines)
+        port = int(re.search(r"HTTP APIs at http://127\.0\.0\.1:(\d+)", banner).group(1))  # type: ignore[union-attr]
+        assert re.search(
+            r"GET\s+/hello\s+-> hello \(ServerlessRestApi, payload 1\.0, also at /Prod/hello\)", banner
+        )
+        assert re.search(r"ANY\s+/items/\{id\}\s+-> api", banner)
+        status, body = get(port, "/hello")
+        assert status == 200 and json.loads(body)["message"] == "hello world"
+        status, body = get(port, "/Prod/items/7?q=1")
+        assert status == 200 and json.loads(body)["pathParameters"] == {"id": "7"}
+        status, body = get(port, "/nowhere")
+        assert (status, json.loads(body)) == (403, {"message": "Missing Authentication Token"})
+        assert wait_for(lambda: any("GET /nowhere 403" in line for line in lines), timeout=10), lines
+        assert any(
+            re.search(r"127\.0\.0\.1 GET /hello 200 [\d.]+ ms hello \(api ServerlessRestApi", line)
+            for line in lines
+        )
+        handler = project / "hello" / "app.py"
+        handler.write_text(handler.read_text().replace('"hello world"', '"hello again"'))
+        assert wait_for(lambda: b"hello again" in get(port, "/hello")[1], timeout=20)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        reader.join(5)
+    assert process.returncode == 0, "".join(lines)

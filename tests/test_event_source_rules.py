@@ -298,8 +298,8 @@ def test_events_lambench_does_not_run_are_warnings(tmp_path: Path) -> None:
             tmp_path,
             """
             Web:
-              Type: Api
-              Properties: {Path: /, Method: get}
+              Type: MQ
+              Properties: {Broker: b}
             Jobs:
               Type: SQS
               Properties:
@@ -310,6 +310,6 @@ def test_events_lambench_does_not_run_are_warnings(tmp_path: Path) -> None:
     )
     assert [s.name for s in project.sources] == ["Jobs"]
     assert project.warnings == [
-        at(14) + "Web.Type: Api events are ignored: HTTP front doors are not in lambench yet",
+        at(14) + "Web.Type: MQ events are ignored: lambench has no Amazon MQ",
         at(20) + "Jobs.Properties.MetricsConfig: is ignored by lambench",
     ]

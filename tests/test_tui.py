@@ -476,3 +476,37 @@ def test_an_unexpected_error_saves_a_report_and_closes_the_backend(tmp_path: Pat
         assert closed == [True]
 
     asyncio.run(scenario())
+
+
+def test_the_tui_says_where_the_front_door_serves_the_demos_routes(tmp_path: Path) -> None:
+    """As `lambench tui` opens it: the template's Api routes on a free port, named in a notice."""
+    import http.client
+    import json
+    import re
+
+    from lambench.core.backends.build import build_local_backend
+
+    project_dir = copy_demo(tmp_path)
+
+    def open_backend() -> Backend:
+        backend = build_local_backend(load_project(project_dir), project_dir, share=False)
+        backend.start_front_doors()
+        return backend
+
+    async def scenario() -> None:
+        app = LambenchApp(open_backend)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(
+                pilot, lambda: any("HTTP front door" in (n.title or "") for n in app._notifications)
+            )
+            notice = next(n.message for n in app._notifications if "HTTP front door" in (n.title or ""))
+            match = re.fullmatch(r"APIs \(3 routes\) at http://127\.0\.0\.1:(\d+)", notice)
+            assert match, notice
+            connection = http.client.HTTPConnection("127.0.0.1", int(match.group(1)), timeout=20)
+            connection.request("GET", "/hello")
+            response = connection.getresponse()
+            assert response.status == 200
+            assert json.loads(response.read())["message"] == "hello world"
+            connection.close()
+
+    asyncio.run(scenario())

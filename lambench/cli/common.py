@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from lambench.core.backends.local import LocalBackend
     from lambench.core.cloud_resources import CloudResource
     from lambench.core.config import FunctionConfig
+    from lambench.core.http.model import HttpFrontDoors
     from lambench.core.runtime.service import LocalLambda
     from lambench.core.sources.model import Source
     from lambench.core.template import Deployment
@@ -64,6 +65,8 @@ class Loaded:
     #: The functions' `Events:` and the template's located warnings (what it ignores).
     sources: list[Source] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: The template's APIs, routes and function URLs.
+    http: HttpFrontDoors | None = None
 
 
 def load_project_functions(args: argparse.Namespace) -> Loaded:
@@ -91,6 +94,7 @@ def load_project_functions(args: argparse.Namespace) -> Loaded:
             list(project.cloud_resources),
             list(project.sources),
             list(project.warnings),
+            project.http,
         )
     except ConfigError as exc:
         raise UserError(str(exc)) from None
@@ -179,6 +183,8 @@ def local_backend(
         sources=loaded.sources,
         warnings=loaded.warnings,
     )
+    if loaded.http is not None:
+        project.http = loaded.http
     try:
         return build_local_backend(
             project,

@@ -17,6 +17,7 @@ from lambench.cli.hot_reload import describe, hot_reload, interruptible
 if TYPE_CHECKING:
     from lambench.core.backends.local import LocalBackend
     from lambench.core.cloud_resources import CloudResource
+    from lambench.core.http.server import FrontDoorServer
     from lambench.core.sources.runner import EventSources
 
 
@@ -27,10 +28,26 @@ def configure_serve(serve: argparse.ArgumentParser) -> None:
         "tables and topics, and its functions registered and invocable through the Lambda API on "
         "lambench's engine. While it runs, other lambench commands of the project (invoke, load) use "
         "this account instead of a private one, so what handlers write can be inspected afterwards, "
-        "and 'lambench env' prints the variables that point the AWS CLI at it."
+        "and 'lambench env' prints the variables that point the AWS CLI at it. The template's API "
+        "routes (Api and HttpApi events) and function URLs are served over HTTP on 127.0.0.1 as "
+        "API Gateway and Lambda answer them, one access line per request."
     )
     add_project_option(serve)
     serve.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    serve.add_argument(
+        "--api-port",
+        type=int,
+        default=0,
+        metavar="N",
+        help="port of the HTTP APIs (REST and HTTP API routes; default: a free one)",
+    )
+    serve.add_argument(
+        "--url-port",
+        type=int,
+        default=0,
+        metavar="N",
+        help="port of the first function URL; the next ones take N+1, N+2... (default: free ones)",
+    )
     serve.set_defaults(run=run_serve)
 
 
@@ -52,8 +69,9 @@ def run_serve(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM."""
     from lambench.core.embedded import shared
 
-    if not 0 <= args.port <= 65535:
-        raise UserError(f"--port {args.port}: give a port between 1 and 65535 (or 0 for a free one)")
+    for option, port in (("--port", args.port), ("--api-port", args.api_port), ("--url-port", args.url_port)):
+        if not 0 <= port <= 65535:
+            raise UserError(f"{option} {port}: give a port between 1 and 65535 (or 0 for a free one)")
     project = Path(args.project).resolve()
     running = shared.find(project)
     if running is not None:
@@ -83,10 +101,12 @@ def run_serve(args: argparse.Namespace) -> int:
                         flush=True,
                     )
                 running_sources = backend.start_event_sources(loaded.sources)
+                front_doors = _start_front_doors(backend, args)
                 account = shared.SharedAccount(os.getpid(), backend.account.endpoint, backend.region)
                 shared.publish(project, account)
                 try:
                     _print_banner(backend, loaded.resources)
+                    _print_front_doors(front_doors)
                     _print_sources(running_sources, loaded.warnings)
                     while not stopping:
                         time.sleep(0.2)
@@ -98,10 +118,49 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_reloads(record: object) -> None:
-    from lambench.core.runtime.records import AsyncRecord, AsyncStep, ReloadRecord, SourceRecord, SourceStep
+def _start_front_doors(backend: LocalBackend, args: argparse.Namespace) -> FrontDoorServer | None:
+    from lambench.core.http.server import FrontDoorError
 
-    if isinstance(record, ReloadRecord):
+    try:
+        return backend.start_front_doors(api_port=args.api_port, url_port=args.url_port)
+    except FrontDoorError as exc:
+        raise UserError(f"{exc} (choose another with --api-port / --url-port)") from None
+
+
+def _print_front_doors(server: FrontDoorServer | None) -> None:
+    if server is None:
+        return
+    doors = server.door.doors
+    lines = []
+    if server.api_url is not None:
+        lines.append(f"  HTTP APIs at {server.api_url}:")
+        width = max(len(route.path) for route in doors.routes)
+        for route in doors.routes:
+            api = doors.apis[route.api_id]
+            where = f"{api.api_id}, payload {route.payload_version}"
+            if api.path_prefix:
+                where += f", also at {api.path_prefix}{route.path if route.path != '$default' else '/...'}"
+            if route.authorizer:
+                where += f", authorizer {route.authorizer}"
+            lines.append(f"    {route.method:<7} {route.path:<{width}}  -> {route.function} ({where})")
+    for url in doors.urls:
+        lines.append(f"  function URL of {url.function}: {server.url_of(url)} (AuthType {url.auth_type})")
+    print("\n".join(lines), flush=True)
+
+
+def _print_reloads(record: object) -> None:
+    from lambench.core.runtime.records import (
+        AsyncRecord,
+        AsyncStep,
+        HttpRecord,
+        ReloadRecord,
+        SourceRecord,
+        SourceStep,
+    )
+
+    if isinstance(record, HttpRecord):
+        print(f"lambench: {record.source_ip} {record.summary()}", flush=True)
+    elif isinstance(record, ReloadRecord):
         print(f"lambench: {describe(record)}", file=sys.stderr, flush=True)
     elif (isinstance(record, AsyncRecord) and record.kind is not AsyncStep.ACCEPTED) or (
         isinstance(record, SourceRecord) and record.kind not in (SourceStep.BATCH, SourceStep.TRIGGERED)

@@ -11,6 +11,7 @@ from lambench.cli.common import add_project_option, load_project_functions, loca
 
 if TYPE_CHECKING:
     from lambench.core.backends.base import Backend
+    from lambench.core.backends.local import LocalBackend
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +60,16 @@ def run(args: argparse.Namespace) -> int:
     return 0 if app.return_code in (None, 0) else 1
 
 
+def _serve_http(backend: LocalBackend) -> None:
+    """The template's routes and function URLs on free ports; the app says where (or why not)."""
+    from lambench.core.http.server import FrontDoorError
+
+    try:
+        backend.start_front_doors()
+    except FrontDoorError as exc:
+        backend.front_door_error = str(exc)
+
+
 def open_for_tui(args: argparse.Namespace) -> Backend:
     """The backend the options choose, with hot reload running for a local project (worker thread)."""
     if args.backend == "aws":
@@ -74,6 +85,7 @@ def open_for_tui(args: argparse.Namespace) -> Backend:
         # The TUI holds the account (unless 'lambench serve' does): its queues, buckets and
         # schedules trigger the functions while it runs.
         backend.start_event_sources()
+        _serve_http(backend)
     except BaseException:
         backend.close()
         raise

@@ -176,6 +176,21 @@ class LambenchApp(LogPaneActions, QualifierChoice, App[None]):
         self.session.start_tail(self._tailed)
         if not message.functions:
             self.notify("no functions here: add a template.yaml, or pass --project", severity="warning")
+        self._announce_front_door(message.backend)
+
+    def _announce_front_door(self, backend: Backend) -> None:
+        """Say where the template's HTTP routes and function URLs are served (or why not)."""
+        server = getattr(backend, "front_door", None)
+        problem = getattr(backend, "front_door_error", None)
+        if problem:
+            self.notify(problem, title="HTTP front door not started", severity="warning", timeout=15)
+        if server is None:
+            return
+        lines = []
+        if server.api_url is not None:
+            lines.append(f"APIs ({len(server.door.doors.routes)} routes) at {server.api_url}")
+        lines += [f"{url.function}'s URL at {server.url_of(url)}" for url in server.door.doors.urls]
+        self.notify("\n".join(lines), title="HTTP front door", timeout=15)
 
     @work(thread=True, group="backend-resume")
     def _resume_events(self, session: Session) -> None:

@@ -60,6 +60,7 @@ def build_local_backend(
         reserved={name: d.reserved_concurrency for name, d in project.deployments.items()},
         share=share,
         sources=project.sources,
+        http=project.http,
         versions=directory / ".lambench" / "versions" if versions is None else versions,
         **options,
     )

@@ -18,6 +18,7 @@ from lambench.core.config import FunctionConfig
 from lambench.core.embedded import shared
 from lambench.core.embedded.account import EmbeddedAccount
 from lambench.core.embedded.provision import ROLE_ARN
+from lambench.core.http.model import HttpFrontDoors
 from lambench.core.runtime import errors
 from lambench.core.runtime.identifiers import function_arn
 from lambench.core.runtime.service import LocalLambda
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
         MetricsSummary,
     )
     from lambench.core.cloud_resources import CloudResource
+    from lambench.core.http.server import FrontDoorServer
     from lambench.core.logs.model import LogBatch, LogQuery
     from lambench.core.sources.model import Source
     from lambench.core.sources.runner import EventSources
@@ -61,11 +63,17 @@ class LocalBackend:
         log_store: bool = True,
         port: int = 0,
         sources: Iterable[Source] = (),
+        http: HttpFrontDoors | None = None,
         **options: Any,
     ) -> None:
         self.project_dir = project_dir
         #: The template's event sources (run by `start_event_sources`).
         self.sources = list(sources)
+        #: The template's APIs and function URLs (served by `start_front_doors`), and the server.
+        self.http = http if http is not None else HttpFrontDoors()
+        self.front_door: FrontDoorServer | None = None
+        #: Why the front door could not start (a port in use), for the TUI to say.
+        self.front_door_error: str | None = None
         self.region = region
         running = shared.find(project_dir) if share else None
         self.account = EmbeddedAccount(
@@ -112,7 +120,15 @@ class LocalBackend:
         return [_summary(config, self._triggers(config.name)) for config in self.service.functions()]
 
     def _triggers(self, function: str) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(source.kind for source in self.sources if source.function == function))
+        kinds = [source.kind for source in self.sources if source.function == function]
+        apis = self.http.apis
+        kinds += [
+            "Api" if apis[r.api_id].kind == "rest" else "HttpApi"
+            for r in self.http.routes
+            if r.function == function
+        ]
+        kinds += ["URL" for url in self.http.urls if url.function == function]
+        return tuple(dict.fromkeys(kinds))
 
     def describe_function(self, name: str, *, show_secrets: bool = False) -> FunctionDetail:
         """One function as the engine knows it."""
@@ -232,6 +248,32 @@ class LocalBackend:
         if running is not None:
             self._closers.insert(0, running.close)  # closers run last-first: this one last of them
         return running
+
+    def start_front_doors(
+        self, *, host: str = "127.0.0.1", api_port: int = 0, url_port: int = 0
+    ) -> FrontDoorServer | None:
+        """Serve the template's API routes and function URLs over HTTP; None when it has none.
+
+        Every request invokes through this engine; each one is an `HttpRecord` on the engine's bus
+        (the access log). The server stops when the backend closes, before the engine.
+        Raises `FrontDoorError` when a port cannot be bound.
+        """
+        if self.http.empty:
+            return None
+        from lambench.core.http.front_door import FrontDoor
+        from lambench.core.http.server import FrontDoorServer
+
+        service = self.service
+        door = FrontDoor(
+            self.http,
+            lambda function, payload: service.invoke(function, payload),
+            on_access=service.announce,
+        )
+        server = FrontDoorServer(door, host=host, api_port=api_port, url_port=url_port)
+        server.start()
+        self._closers.insert(0, server.stop)
+        self.front_door = server
+        return server
 
     def close_with(self, closer: Callable[[], None]) -> None:
         """Run `closer` first when the backend closes (a hot reloader watching this service)."""

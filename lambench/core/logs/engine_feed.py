@@ -21,6 +21,7 @@ from lambench.core.logs.ring import LogRing
 from lambench.core.runtime.records import (
     AsyncRecord,
     AsyncStep,
+    HttpRecord,
     LogRecord,
     Record,
     ReloadRecord,
@@ -37,6 +38,8 @@ RELOAD_STREAM = "lambench/hot-reload"
 ASYNC_STREAM = "lambench/async"
 #: The stream event sources' failures and state changes are logged on.
 SOURCES_STREAM = "lambench/sources"
+#: The stream the HTTP front door's access log is written on, one line per request.
+HTTP_STREAM = "lambench/http"
 #: Event source steps that are not logged: each invocation's own START/END/REPORT lines show them.
 _ROUTINE_SOURCE_STEPS = (SourceStep.BATCH, SourceStep.SUCCEEDED, SourceStep.TRIGGERED)
 #: Records turned into lines per round, so the ring and the store get batches of a bounded size.
@@ -97,6 +100,8 @@ class EngineLogFeed:
                 self._async_step(record)
             elif isinstance(record, SourceRecord) and record.kind not in _ROUTINE_SOURCE_STEPS:
                 self._source_step(record)
+            elif isinstance(record, HttpRecord):
+                self._http_request(record)
             return
         pending = self._pending
         if len(pending) < self.queue_records:
@@ -150,6 +155,14 @@ class EngineLogFeed:
             record.request_id,
             level,
             f"lambench: {record.summary()}",
+        )
+        self._write_now([line])
+
+    def _http_request(self, record: HttpRecord) -> None:
+        """A request through the front door as an access line in its function's log."""
+        level = "ERROR" if record.status >= 500 else "WARN" if record.status >= 400 else "INFO"
+        line = LogLine(
+            record.time, record.function or "", HTTP_STREAM, record.request_id, level, record.summary()
         )
         self._write_now([line])
 

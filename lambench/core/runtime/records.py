@@ -238,5 +238,35 @@ class SourceRecord:
         return f"{self.source_kind} {self.source} -> {self.function}: {step}{detail}"
 
 
+@record(frozen=True)
+class HttpRecord:
+    """One request through an HTTP front door (an API route or a function URL): the access log line.
+
+    `request_id` is API Gateway's (or the function URL's) request id; `function` is None when no
+    route took the request. `problem` says why the front door answered itself (no route, a
+    malformed response, a throttle, a timeout).
+    """
+
+    time: float
+    method: str
+    path: str
+    status: int
+    latency_ms: float
+    request_id: str
+    source_ip: str
+    door: str
+    function: str | None = None
+    problem: str | None = None
+
+    def summary(self) -> str:
+        """`GET /Prod/hello 200 3.1 ms hello (api ServerlessRestApi, req 1f2e3d4c)`."""
+        target = self.function or "-"
+        problem = f"; {self.problem}" if self.problem else ""
+        return (
+            f"{self.method} {self.path} {self.status} {self.latency_ms:.1f} ms {target} "
+            f"({self.door}, req {self.request_id[:8]}{problem})"
+        )
+
+
 #: Every record the engine publishes to its subscribers.
-Record = LifecycleRecord | LogRecord | ThrottleRecord | ReloadRecord | AsyncRecord | SourceRecord
+Record = LifecycleRecord | LogRecord | ThrottleRecord | ReloadRecord | AsyncRecord | SourceRecord | HttpRecord

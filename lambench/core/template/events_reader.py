@@ -20,8 +20,6 @@ from lambench.core.template.values import TemplateValues
 
 #: Event types lambench knows but does not run, and why.
 _NOT_RUN = {
-    "Api": "HTTP front doors are not in lambench yet",
-    "HttpApi": "HTTP front doors are not in lambench yet",
     "CloudWatchLogs": "lambench has no log subscriptions",
     "IoTRule": "lambench has no IoT",
     "AlexaSkill": "lambench has no Alexa",
@@ -31,6 +29,8 @@ _NOT_RUN = {
     "MQ": "lambench has no Amazon MQ",
     "DocumentDB": "lambench has no DocumentDB streams",
 }
+#: HTTP events: not event sources but routes of the front door (`routes_reader.py`).
+_FRONT_DOORS = ("Api", "HttpApi")
 _RUN = (
     model.SQS,
     model.S3,
@@ -43,6 +43,7 @@ _RUN = (
     model.SCHEDULE_V2,
 )
 #: Per type: the properties lambench uses, and those it accepts but does not honour.
+_KNOWN = ", ".join((*_RUN, *_FRONT_DOORS))
 _PROPERTIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     model.SQS: (
         (
@@ -144,12 +145,15 @@ class EventSourceReader(TemplateValues):
         if type_node is None:
             raise self.error(self._missing(event, "Type"), f"missing; use one of {', '.join(_RUN)}")
         kind = self._string(type_node, "an event type")
+        if kind in _FRONT_DOORS:
+            return None  # routes: read by routes_reader
         if kind in _NOT_RUN:
             warnings.append(str(self.error(type_node, f"{kind} events are ignored: {_NOT_RUN[kind]}")))
             return None
         if kind not in _RUN:
             raise self.error(
-                type_node, f"{kind!r} is not an event type lambench knows; use one of {', '.join(_RUN)}"
+                type_node,
+                f"{kind!r} is not an event type lambench knows; use one of {_KNOWN}",
             )
         props = self._properties(event)
         assert props.entries is not None

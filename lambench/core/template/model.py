@@ -6,6 +6,7 @@ from pathlib import Path
 
 from lambench.core.cloud_resources import CloudResource
 from lambench.core.config import ConfigError, FunctionConfig
+from lambench.core.http.model import HttpFrontDoors
 from lambench.core.record import field, record
 from lambench.core.runtime.async_config import AsyncConfig
 from lambench.core.sources.model import Source
@@ -101,6 +102,8 @@ class Project:
     cloud_resources: list[CloudResource] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: The template's APIs, routes and function URLs (`lambench serve` answers them over HTTP).
+    http: HttpFrontDoors = field(default_factory=HttpFrontDoors)
 
     @property
     def stack_name(self) -> str:

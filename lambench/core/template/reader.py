@@ -17,7 +17,6 @@ from lambench.core.limits import (
 )
 from lambench.core.runtime import errors
 from lambench.core.runtime.async_config import AsyncConfig, check_range, destination_kind
-from lambench.core.template.events_reader import EventSourceReader
 from lambench.core.template.model import (
     SERVERLESS_FUNCTION,
     SERVERLESS_LAYER,
@@ -26,6 +25,7 @@ from lambench.core.template.model import (
     TemplateError,
 )
 from lambench.core.template.nodes import Node, as_intrinsic, describe, merge, plain_node
+from lambench.core.template.routes_reader import HttpRouteReader
 from lambench.core.template.values import drop_empty
 
 # The function properties lambench turns into a FunctionConfig; the rest go to Project.extra.
@@ -57,7 +57,7 @@ _LOGGING_KEYS = {
 _URI_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
-class TemplateReader(EventSourceReader):
+class TemplateReader(HttpRouteReader):
     """Turns one loaded template into a Project's functions, raising located errors."""
 
     def read(self, project: Project) -> None:
@@ -88,6 +88,7 @@ class TemplateReader(EventSourceReader):
                 }
         global_props = self._global_function_properties()
         first_use: dict[str, Node] = {}
+        read: list[tuple[str, Node]] = []
         for logical_id, resource in functions:
             props = self._properties(resource)
             if global_props is not None:
@@ -104,12 +105,14 @@ class TemplateReader(EventSourceReader):
             project.logical_ids[config.name] = str(logical_id)
             project.deployments[config.name] = self._deployment(props)
             project.sources += self._event_sources(config.name, props, project.warnings)
+            read.append((config.name, props))
             assert props.entries is not None
             project.extra[config.name] = {
                 str(key): plain_node(child)
                 for key, child in props.entries.items()
                 if key not in _HANDLED_PROPERTIES
             }
+        project.http = self._front_doors(read, project.warnings)
         for logical_id, resource_type in self.types.items():
             if resource_type in cloud_resources.NAME_PROPERTIES:
                 project.cloud_resources.append(self._cloud_resource(logical_id, resource_type))

@@ -13,6 +13,9 @@ Figures printed:
   invokes synchronously, and the 202 to the attempt's end (`benchmarks/async_invoke.py`);
 - event sources: `send_message` to the handler's start beside the poller's floor, and 10,000 SQS
   messages through a mapping at BatchSize 10 (none lost or duplicated) (`benchmarks/event_sources.py`);
+- the HTTP front door: requests per second and p50/p99 through an HttpApi route at concurrency 1
+  and 16, beside the same invokes through the engine and a bare uvicorn server
+  (`benchmarks/front_door.py`);
 - the invocation timeline's peak memory after 100,000 invocations, beside keeping them all;
 - the logs, backends, hot reload and TUI figures of the sibling modules;
 - start-up of each command as a user runs it (`benchmarks/startup.py`), beside `python -I -c pass`
@@ -39,6 +42,7 @@ from pathlib import Path
 from benchmarks.async_invoke import async_figures
 from benchmarks.backends import backend_figures
 from benchmarks.event_sources import event_source_figures
+from benchmarks.front_door import front_door_figures
 from benchmarks.logs import log_figures
 from benchmarks.reload import reload_figures
 from benchmarks.startup import startup_figures
@@ -346,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
             load_figures(service, code_dir, rates, args.quick)
     async_figures(args.quick)
     event_source_figures(args.quick)
+    front_door_figures(args.quick)
     timeline_memory_figures(20_000 if args.quick else 100_000)
     event_template_figures(20 if args.quick else 200)
     log_figures(args.quick)

@@ -166,7 +166,7 @@ def test_multi_value_response_headers_and_the_status_come_through(door: Door) ->
     assert header(headers, "x-amzn-requestid") is not None
 
 
-@pytest.mark.parametrize("mode", ["malformed", "extra", "error"])
+@pytest.mark.parametrize("mode", ["malformed", "extra", "error", "huge"])
 def test_a_malformed_response_or_a_function_error_is_a_502(door: Door, mode: str) -> None:
     status, _, body = door.call("GET", f"/dev/items/1?mode={mode}")
     assert status == 502
@@ -372,6 +372,14 @@ def test_every_request_is_an_access_record(door: Door) -> None:
     assert (record.method, record.status, record.function, record.door) == ("GET", 200, "echo", "api RestApi")
     assert record.latency_ms > 0 and len(record.request_id) == 36
     assert record.summary().startswith("GET /dev/items/9?z=1 200 ")
+
+
+def test_garbage_on_the_wire_is_refused_and_the_door_keeps_serving(door: Door) -> None:
+    with socket.create_connection(("127.0.0.1", door.port), timeout=5) as raw:
+        raw.sendall(b"\x16\x03\x01 not http at all\r\n\r\n")
+        answer = raw.recv(1024)
+    assert answer.startswith(b"HTTP/1.1 400"), answer
+    assert door.call("GET", "/v2/after")[0] == 200
 
 
 def test_a_slow_client_does_not_stall_other_requests(door: Door) -> None:

@@ -108,6 +108,7 @@ def run_serve(args: argparse.Namespace) -> int:
                     _print_banner(backend, loaded.resources)
                     _print_front_doors(front_doors)
                     _print_sources(running_sources, loaded.warnings)
+                    print("\nPress Ctrl-C to stop.", flush=True)
                     while not stopping:
                         time.sleep(0.2)
                     print("\nlambench: stopping the embedded account", file=sys.stderr)
@@ -195,7 +196,7 @@ def _print_banner(backend: LocalBackend, resources: list[CloudResource]) -> None
         lines.append(f"  not created: {problem}")
     lines += ["", 'Point the AWS CLI or your scripts at it (or run: eval "$(lambench env)"):']
     lines += [f"  export {key}={shlex.quote(value)}" for key, value in account.user_environment().items()]
-    lines += ["", "  e.g. aws lambda invoke --function-name hello /dev/stdout", "", "Press Ctrl-C to stop."]
+    lines += ["", "  e.g. aws lambda invoke --function-name hello /dev/stdout", ""]
     print("\n".join(lines), flush=True)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
+import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -46,8 +46,9 @@ def _rest_request_id() -> str:
 
 
 def _http_request_id() -> str:
-    # HTTP APIs use a short id (`JKJaXmPLvHcESHA=`): 10 random bytes, base64.
-    return base64.b64encode(os.urandom(10)).decode()
+    # HTTP APIs use a short id (`JKJaXmPLvHcESHA=`): 10 random bytes, base64 (not secret, so
+    # the random module's generator rather than a system call per request).
+    return base64.b64encode(random.getrandbits(80).to_bytes(10, "big")).decode()
 
 
 class FrontDoor:
@@ -245,16 +246,32 @@ class FrontDoor:
         timeout_s: float | None,
         kind: Any,
     ) -> HttpResponse:
+        # One future the worker thread answers, and one timer for API Gateway's limit: cheaper than
+        # run_in_executor with wait_for and shield, which chain three futures and a task.
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._pool, call, request, target)
+        answer: asyncio.Future[HttpResponse] = loop.create_future()
+
+        def run() -> None:
+            try:
+                outcome: tuple[HttpResponse | None, BaseException | None] = (call(request, target), None)
+            except BaseException as exc:  # handed to the awaiting coroutine, not lost on the pool
+                outcome = (None, exc)
+            loop.call_soon_threadsafe(_settle, answer, *outcome)
+
         try:
-            if timeout_s is None:
-                return await future
-            return await asyncio.wait_for(asyncio.shield(future), timeout_s)
-        except TimeoutError:
-            return proxy_responses.integration_timeout(kind)
-        except RuntimeError:  # the pool was shut down under it: lambench is stopping
+            self._pool.submit(run)
+        except RuntimeError:  # the pool was shut down: lambench is stopping
             return proxy_responses.message_response(503, "Service Unavailable", "lambench is stopping")
+        timer = None
+        if timeout_s is not None:
+            timer = loop.call_later(
+                timeout_s, _settle, answer, proxy_responses.integration_timeout(kind), None
+            )
+        try:
+            return await answer
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     def _call(self, function: str, event: dict[str, Any], kind: Any, payload_version: str) -> HttpResponse:
         try:
@@ -279,6 +296,19 @@ class FrontDoor:
         except errors.LambdaServiceError as exc:
             return json.dumps({"errorMessage": exc.message}).encode(), exc.error_code
         return result.payload, result.function_error
+
+
+def _settle(
+    future: asyncio.Future[HttpResponse], response: HttpResponse | None, error: BaseException | None
+) -> None:
+    """The first answer wins: the function's, or the integration timeout's."""
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        assert response is not None
+        future.set_result(response)
 
 
 def _host(headers: tuple[tuple[str, str], ...], scope: Scope) -> str:

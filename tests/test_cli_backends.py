@@ -25,27 +25,37 @@ def project(tmp_path: Path) -> Path:
     return copy_demo(tmp_path)
 
 
-@pytest.fixture
-def served(project: Path) -> Iterator[subprocess.Popen[str]]:
-    process = subprocess.Popen(
+def start_serve(project: Path, *, merge_output: bool = False) -> subprocess.Popen[str]:
+    """`lambench serve` on `project`, its output piped (stderr into stdout with `merge_output`)."""
+    return subprocess.Popen(
         [sys.executable, "-m", "lambench", "serve", "--project", str(project)],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge_output else subprocess.PIPE,
         stdin=subprocess.DEVNULL,
         text=True,
     )
+
+
+def stop_serve(process: subprocess.Popen[str]) -> None:
+    """Ctrl-C, as a user stops it; killed only if it does not stop in 30 s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def served(project: Path) -> Iterator[subprocess.Popen[str]]:
+    process = start_serve(project)
     try:
         assert wait_for(lambda: shared.find(project) is not None or process.poll() is not None, timeout=60)
         assert process.poll() is None, process.communicate()
         yield process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_serve(process)
 
 
 def test_serve_env_and_a_one_shot_invoke_share_the_account(
@@ -359,13 +369,7 @@ def test_serve_answers_the_templates_routes_logs_each_request_and_reloads(projec
     import http.client
     import re
 
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lambench", "serve", "--project", str(project)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
+    process = start_serve(project, merge_output=True)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
     reader.start()
@@ -402,11 +406,6 @@ def test_serve_answers_the_templates_routes_logs_each_request_and_reloads(projec
         handler.write_text(handler.read_text().replace('"hello world"', '"hello again"'))
         assert wait_for(lambda: b"hello again" in get(port, "/hello")[1], timeout=20)
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_serve(process)
         reader.join(5)
     assert process.returncode == 0, "".join(lines)

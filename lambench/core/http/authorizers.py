@@ -26,7 +26,14 @@ from typing import Any
 
 from lambench.core.http.model import REST, Api, Authorizer
 from lambench.core.http.proxy_responses import HttpResponse, message_response
-from lambench.core.http.request_events import ACCOUNT_ID, HttpRequest, api_id_for, http_event, rest_event
+from lambench.core.http.request_events import (
+    ACCOUNT_ID,
+    HttpRequest,
+    api_id_for,
+    http_event,
+    query_pairs,
+    rest_event,
+)
 from lambench.core.http.routing import RouteMatch
 from lambench.core.record import record
 
@@ -52,9 +59,7 @@ def method_arn(api: Api, method: str, path: str) -> str:
 
 def identity_values(authorizer: Authorizer, request: HttpRequest, stage: str) -> list[str] | None:
     """The request's values of the authorizer's identity sources; None when one is missing."""
-    from urllib.parse import parse_qsl
-
-    query = dict(parse_qsl(request.query_string, keep_blank_values=True))
+    query = dict(query_pairs(request.query_string))
     values: list[str] = []
     for where, name in authorizer.identity_sources:
         if where == "header":

@@ -26,6 +26,7 @@ from lambench.core.http.model import HTTP, REST, REST_TIMEOUT_MS, URL, FunctionU
 from lambench.core.http.proxy_responses import HttpResponse, Malformed
 from lambench.core.http.request_events import HttpRequest, api_event, api_id_for, http_event
 from lambench.core.http.routing import NoRoute, RouteMatch, RouteTable
+from lambench.core.record import replace
 from lambench.core.runtime import errors
 from lambench.core.runtime.invoke_api import InvokeResult
 from lambench.core.runtime.records import HttpRecord
@@ -320,16 +321,12 @@ def _host(headers: tuple[tuple[str, str], ...], scope: Scope) -> str:
 
 
 def _with_id(request: HttpRequest, request_id: str) -> HttpRequest:
-    from lambench.core.record import replace
-
     return replace(request, request_id=request_id)
 
 
 def _extra_headers(response: HttpResponse, headers: list[tuple[str, str]]) -> HttpResponse:
     if not headers:
         return response
-    from lambench.core.record import replace
-
     present = {name.lower() for name, _ in response.headers}
     added = tuple((name, value) for name, value in headers if name.lower() not in present)
     return replace(response, headers=response.headers + added)

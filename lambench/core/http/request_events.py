@@ -103,7 +103,8 @@ def body_is_text(content_type: str | None, body: bytes) -> bool:
     return True
 
 
-def _query_pairs(query_string: str) -> list[tuple[str, str]]:
+def query_pairs(query_string: str) -> list[tuple[str, str]]:
+    """A query string's (name, value) pairs, decoded, blank values kept."""
     return parse_qsl(query_string, keep_blank_values=True)
 
 
@@ -128,7 +129,7 @@ def rest_event(
         multi_headers.setdefault(key, []).append(value)
     query: dict[str, str] = {}
     multi_query: dict[str, list[str]] = {}
-    for name, value in _query_pairs(request.query_string):
+    for name, value in query_pairs(request.query_string):
         query[name] = value
         multi_query.setdefault(name, []).append(value)
     if api.kind == REST:
@@ -212,7 +213,7 @@ def http_event(
             continue
         headers[name] = f"{headers[name]},{value}" if name in headers else value
     query: dict[str, str] = {}
-    for name, value in _query_pairs(request.query_string):
+    for name, value in query_pairs(request.query_string):
         query[name] = f"{query[name]},{value}" if name in query else value
     body, encoded = _encoded_body(
         request.body, not body_is_text(request.header("content-type"), request.body)

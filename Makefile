@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check bench clean bytecode
+.PHONY: run test check bench clean bytecode node
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,18 @@ bytecode: $(STAMP)
 run: bytecode
 	$(BIN)/lambench --project demo_functions
 
-test: bytecode
+# Node.js functions run on the local node: installed from the system packages when it is missing
+# (as root, or with passwordless sudo), else the one line says what to do.
+node:
+	@command -v node >/dev/null 2>&1 || { \
+	  echo "node is missing: installing Node.js from the system packages"; \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] && echo "" || echo "sudo -n" ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq nodejs; \
+	  elif command -v brew >/dev/null 2>&1; then brew install node; \
+	  else echo "install Node.js 20 (https://nodejs.org) and run make test again"; exit 1; fi; }
+
+test: bytecode node
 	$(BIN)/python -m pytest -q
 
 check: $(STAMP)

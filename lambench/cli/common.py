@@ -30,6 +30,12 @@ def add_project_option(parser: argparse.ArgumentParser) -> None:
         default=".",
         help="project directory holding template.yaml (default: the current directory)",
     )
+    parser.add_argument(
+        "--strict-runtime",
+        action="store_true",
+        help="fail a Node.js function's init when the local node's major version is not its "
+        "runtime's (default: a warning in its log)",
+    )
 
 
 def add_adhoc_options(parser: argparse.ArgumentParser) -> None:

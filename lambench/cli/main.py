@@ -7,6 +7,7 @@ moto and textual are imported only by the commands that need them.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -72,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
+    if getattr(args, "strict_runtime", False):
+        # Read where runtimes start (core/runtime/node.py), in this process and its children.
+        os.environ["LAMBENCH_STRICT_RUNTIME"] = "1"
     try:
         return int(args.run(args))
     except UserError as exc:

@@ -20,6 +20,7 @@ from lambench.core.limits import (
     EPHEMERAL_MIN_MB,
     MEMORY_MAX_MB,
     MEMORY_MIN_MB,
+    NODE_RUNTIMES,
     PYTHON_RUNTIMES,
     SUPPORTED_RUNTIMES,
     TIMEOUT_MAX_S,
@@ -132,6 +133,8 @@ class FunctionConfig:
             )
         if runtime in PYTHON_RUNTIMES and (not isinstance(handler, str) or not handler):
             raise ConfigError("Handler: a Python function needs a handler such as 'app.handler'")
+        if runtime in NODE_RUNTIMES and (not isinstance(handler, str) or not handler):
+            raise ConfigError("Handler: a Node.js function needs a handler such as 'index.handler'")
         memory = _int_in_range("MemorySize", memory_mb, MEMORY_MIN_MB, MEMORY_MAX_MB, "MB")
         timeout = _int_in_range("Timeout", timeout_s, TIMEOUT_MIN_S, TIMEOUT_MAX_S, "seconds")
         storage = _int_in_range(
@@ -170,6 +173,18 @@ class FunctionConfig:
     def is_custom_runtime(self) -> bool:
         """True for `provided*` runtimes, whose `bootstrap` executable is the runtime."""
         return self.runtime in CUSTOM_RUNTIMES
+
+    @property
+    def is_node_runtime(self) -> bool:
+        """True for `nodejs*` runtimes, served by lambench's JavaScript runtime on the local `node`."""
+        return self.runtime in NODE_RUNTIMES
+
+    @property
+    def node_major(self) -> int | None:
+        """The Node.js major version the runtime names (`nodejs20.x` -> 20), or None."""
+        if not self.is_node_runtime:
+            return None
+        return int(self.runtime.removeprefix("nodejs").split(".")[0])
 
     @property
     def log_group(self) -> str:

@@ -18,6 +18,9 @@ DEFAULT_RUNTIME = "python3.12"
 #: Python runtimes the built-in bootstrap serves. The local interpreter runs them all; the
 #: identifier only changes AWS_EXECUTION_ENV and the INIT_START runtime version.
 PYTHON_RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
+#: Node.js runtimes lambench's own JavaScript runtime serves on the local `node`, whose major
+#: version is checked against the identifier's.
+NODE_RUNTIMES = ("nodejs18.x", "nodejs20.x", "nodejs22.x")
 #: Custom runtimes: the code directory's `bootstrap` executable is the runtime.
 CUSTOM_RUNTIMES = ("provided.al2023", "provided.al2", "provided")
-SUPPORTED_RUNTIMES = PYTHON_RUNTIMES + CUSTOM_RUNTIMES
+SUPPORTED_RUNTIMES = PYTHON_RUNTIMES + NODE_RUNTIMES + CUSTOM_RUNTIMES

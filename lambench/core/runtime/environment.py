@@ -30,6 +30,7 @@ from lambench.core.runtime.identifiers import log_stream_name, new_environment_i
 from lambench.core.runtime.log_capture import MAX_INVOCATION_LOG_BYTES, InvocationLog, LogCapture
 from lambench.core.runtime.memory import MemoryProbe
 from lambench.core.runtime.memory_watch import WATCHDOG_TICK_S, MemoryWatch
+from lambench.core.runtime.node import NodeProblem
 from lambench.core.runtime.records import Lifecycle, LifecycleRecord, LogRecord
 from lambench.core.runtime.runtime_channel import POLL_S, Invocation, error_type_of
 from lambench.core.runtime.runtime_host import RuntimeHost
@@ -307,6 +308,10 @@ class ExecutionEnvironment:
         except Retiring:
             # Retired while starting: report the runtime as killed, which is what happened to it.
             return self._init_exited(phase, start, request_id, -signal.SIGKILL)
+        except NodeProblem as exc:
+            # No usable `node`: the init fails as a missing executable does, and the log says why.
+            self._logs.line(f"lambench: {exc}")
+            return self._init_exited(phase, start, request_id, 127)
         except OSError as exc:
             # A custom runtime whose bootstrap is missing or not executable: RAPID reports the
             # exit status a shell would (127 not found, 126 not executable).
@@ -314,6 +319,8 @@ class ExecutionEnvironment:
             return self._init_exited(phase, start, request_id, code)
         runtime = self._host.runtime
         assert runtime is not None
+        if runtime.notice is not None:
+            self._logs.line(f"lambench: WARNING: {runtime.notice}")
         while self._init_pending(runtime):
             remaining = deadline - time.perf_counter()
             if remaining <= 0:

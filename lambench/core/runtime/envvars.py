@@ -77,7 +77,7 @@ def build_environment(
     )
     if extra_platform:
         env.update(extra_platform)
-    if layer_dirs and not config.is_custom_runtime:
+    if layer_dirs and not config.is_custom_runtime and not config.is_node_runtime:
         # Read and removed by lambench's Python runtime, which puts each layer's python/ on sys.path.
         env["_LAMBENCH_LAYERS"] = os.pathsep.join(layer_dirs)
     for key in _HOST_PASSTHROUGH:
@@ -111,10 +111,36 @@ def _unreserved_defaults(config: FunctionConfig, layer_dirs: list[str]) -> dict[
         # Recorded in every real environment (lambda-facts §2.3): the runtime is not under a shell.
         "SHLVL": "0",
     }
-    if not config.is_custom_runtime:
+    if config.is_node_runtime:
+        defaults["NODE_PATH"] = node_path(config, layer_dirs)
+    elif not config.is_custom_runtime:
         defaults["PYTHONPATH"] = runtime_dir
         defaults["LC_CTYPE"] = "C.UTF-8"
     return defaults
+
+
+def node_path(config: FunctionConfig, layer_dirs: list[str]) -> str:
+    """AWS's NODE_PATH (lambda-facts §2.3) with its directories mapped to local ones.
+
+    `/opt/nodejs/nodeNN/node_modules` and `/opt/nodejs/node_modules` are each layer's (in
+    order), `/var/runtime` is lambench's Node.js runtime, `/var/task` the function's code.
+    """
+    from lambench.core.runtime.node import NODE_RUNTIME_DIR
+
+    major = config.node_major
+    runtime_dir = str(NODE_RUNTIME_DIR)
+    parts = [os.path.join(d, "nodejs", f"node{major}", "node_modules") for d in layer_dirs]
+    parts += [os.path.join(d, "nodejs", "node_modules") for d in layer_dirs]
+    parts += [os.path.join(runtime_dir, "node_modules"), runtime_dir, str(config.code_dir)]
+    return os.pathsep.join(parts)
+
+
+def _runtime_dir(config: FunctionConfig) -> Path:
+    if config.is_node_runtime:
+        from lambench.core.runtime.node import NODE_RUNTIME_DIR
+
+        return NODE_RUNTIME_DIR
+    return PYTHON_RUNTIME_DIR
 
 
 def _runtime_variables(config: FunctionConfig, log_stream: str, tmp_dir: str) -> dict[str, str]:
@@ -125,7 +151,7 @@ def _runtime_variables(config: FunctionConfig, log_stream: str, tmp_dir: str) ->
         "AWS_LAMBDA_LOG_GROUP_NAME": config.log_group,
         "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
         "LAMBDA_TASK_ROOT": code,
-        "LAMBDA_RUNTIME_DIR": str(PYTHON_RUNTIME_DIR),
+        "LAMBDA_RUNTIME_DIR": str(_runtime_dir(config)),
         "PWD": code,
         # The environment's own temporary directory stands in for /tmp.
         "TMPDIR": tmp_dir,

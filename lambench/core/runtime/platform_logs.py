@@ -23,13 +23,16 @@ def billed_duration_ms(duration_ms: float, init_duration_ms: float | None = None
 
 
 def runtime_version(runtime: str) -> str:
-    """The `Runtime Version` of INIT_START: `python:3.12.v<N>` / `provided:al2023.v<N>`.
+    """The `Runtime Version` of INIT_START: `python:3.12.v<N>` / `nodejs:20.v<N>` / `provided:al2023.v<N>`.
 
     lambench names its own build `v1`; the shape is AWS's, so log parsers keep working.
     """
     family, _, rest = runtime.partition("python")
     if not family and rest:
         return f"python:{rest}.v1"
+    if runtime.startswith("nodejs"):
+        # `nodejs20.x` -> `nodejs:20.v1` (AWS: `nodejs:20.v32`).
+        return f"nodejs:{runtime.removeprefix('nodejs').split('.')[0]}.v1"
     base, _, flavour = runtime.partition(".")
     return f"{base}:{flavour or 'al'}.v1"
 

@@ -17,6 +17,7 @@ from lambench.core.config import FunctionConfig
 from lambench.core.record import record
 from lambench.core.runtime import processes
 from lambench.core.runtime.envvars import PYTHON_RUNTIME_DIR
+from lambench.core.runtime.node import NODE_RUNTIME_FILE, node_executable, version_warning
 
 _BOOTSTRAP_CODE = (
     f"import sys; sys.path.insert(0, {str(PYTHON_RUNTIME_DIR)!r}); "
@@ -37,6 +38,8 @@ class RuntimeProcess:
     pidfd: int | None
     channel: socket.socket | None
     exited: bool = False
+    #: What the environment should log on start (a Node.js major version other than the runtime's).
+    notice: str | None = None
 
     @property
     def pid(self) -> int:
@@ -63,8 +66,16 @@ def start_runtime(
     """
     channel: socket.socket | None = None
     child_end: socket.socket | None = None
+    notice = None
     if config.is_custom_runtime:
         argv = [str(config.code_dir / "bootstrap")]
+    elif config.is_node_runtime:
+        executable = node_executable()
+        assert config.node_major is not None
+        notice = version_warning(config.runtime, config.node_major, executable)
+        argv = [executable, str(NODE_RUNTIME_FILE)]
+        channel, child_end = socket.socketpair()
+        env["_LAMBENCH_RUNTIME_API_FD"] = str(child_end.fileno())
     else:
         argv = [python, "-I", "-u", "-c", _BOOTSTRAP_CODE]
         channel, child_end = socket.socketpair()
@@ -99,7 +110,9 @@ def start_runtime(
             channel.close()
         raise Retiring
     os.set_blocking(read_fd, False)
-    return RuntimeProcess(proc=proc, log_fd=read_fd, pidfd=_open_pidfd(proc.pid), channel=channel)
+    return RuntimeProcess(
+        proc=proc, log_fd=read_fd, pidfd=_open_pidfd(proc.pid), channel=channel, notice=notice
+    )
 
 
 def reap(runtime: RuntimeProcess) -> None:

@@ -13,6 +13,7 @@ from lambench.core.limits import (
     DEFAULT_RUNTIME,
     DEFAULT_TIMEOUT_S,
     EPHEMERAL_MIN_MB,
+    NODE_RUNTIMES,
     PYTHON_RUNTIMES,
 )
 from lambench.core.runtime import errors
@@ -290,6 +291,11 @@ class TemplateReader(HttpRouteReader):
             raise self.error(
                 self._missing(props, "Handler"),
                 "missing; a Python function needs a handler such as 'app.handler'",
+            )
+        elif runtime in NODE_RUNTIMES:
+            raise self.error(
+                self._missing(props, "Handler"),
+                "missing; a Node.js function needs a handler such as 'index.handler'",
             )
         else:
             handler = ""

@@ -702,10 +702,10 @@ def test_layer_version_with_s3_content(tmp_path: Path) -> None:
             "got a list",
         ),
         (
-            "CodeUri: src\nHandler: index.handler\nRuntime: nodejs20.x\n",
-            "template.yaml:7: Resources.Fn.Properties.Runtime: 'nodejs20.x' is not supported; use one of "
-            "python3.9, python3.10, python3.11, python3.12, python3.13, python3.14, provided.al2023, "
-            "provided.al2, provided",
+            "CodeUri: src\nHandler: index.handler\nRuntime: java21\n",
+            "template.yaml:7: Resources.Fn.Properties.Runtime: 'java21' is not supported; use one of "
+            "python3.9, python3.10, python3.11, python3.12, python3.13, python3.14, nodejs18.x, "
+            "nodejs20.x, nodejs22.x, provided.al2023, provided.al2, provided",
         ),
         (
             "CodeUri: s3://bucket/code.zip\nHandler: app.handler\n",

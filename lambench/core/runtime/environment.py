@@ -193,20 +193,26 @@ class ExecutionEnvironment:
             cold=start.cold,
             attempt=invocation.attempt,
         )
-        if self._host.runtime is None:
-            # Suppressed init: after a failed INIT phase or a reset, the runtime is started again
-            # inside this invocation and its time counts against the function timeout.
-            again = self._init(
-                phase="invoke",
-                limit_s=max(0.0, deadline - time.perf_counter()),
-                request_id=invocation.request_id,
-            )
-            if not again.ok:
-                return self._finish_failed_init(invocation, again, start)
-        self._memory.reset(self.pid)
-        self._channel.begin(invocation.request_id)
-        result = self._run(invocation, deadline, deadline_ms, poll)
-        return self._finish(invocation, result, start)
+        for attempt in (1, 2):
+            if self._host.runtime is None:
+                # Suppressed init: after a failed INIT phase or a reset, the runtime is started again
+                # inside this invocation and its time counts against the function timeout.
+                again = self._init(
+                    phase="invoke",
+                    limit_s=max(0.0, deadline - time.perf_counter()),
+                    request_id=invocation.request_id,
+                )
+                if not again.ok:
+                    return self._finish_failed_init(invocation, again, start)
+            self._memory.reset(self.pid)
+            self._channel.begin(invocation.request_id)
+            result = self._run(invocation, deadline, deadline_ms, poll, idle_exit_allowed=attempt == 1)
+            if result is not None:
+                return self._finish(invocation, result, start)
+            # The runtime ended before it took this event (Node's runtime exits after reporting an
+            # uncaught error): as on AWS, the invocation runs on a new runtime (once).
+            self._reset("runtime exited while idle")
+        raise AssertionError("a second runtime's exit is reported by _run")
 
     def _begin(self, invocation: Invocation) -> _Start:
         """Before START: settle whether this is a cold start, and run the first INIT if it is."""
@@ -375,8 +381,13 @@ class ExecutionEnvironment:
 
     # -- INVOKE ---------------------------------------------------------------------------------
 
-    def _run(self, invocation: Invocation, deadline: float, deadline_ms: int, poll: bool) -> _Result:
-        """Deliver the event and wait for the runtime's answer, its exit, the deadline or the memory limit."""
+    def _run(
+        self, invocation: Invocation, deadline: float, deadline_ms: int, poll: bool, *, idle_exit_allowed: bool
+    ) -> _Result | None:
+        """Deliver the event and wait for the runtime's answer, its exit, the deadline or the memory limit.
+
+        None (with `idle_exit_allowed`) when the runtime exited before the event was handed over.
+        """
         runtime = self._host.runtime
         assert runtime is not None
         next_tick = time.perf_counter() + WATCHDOG_TICK_S
@@ -389,6 +400,8 @@ class ExecutionEnvironment:
                 delivered = self._channel.deliver(invocation, deadline_ms, poll_hint=hint)
                 if not delivered:
                     self._host.wait_exit(0.5)
+            if idle_exit_allowed and not delivered and runtime.exited and self._channel.answer is None:
+                return None
             result = self._settled(runtime, invocation, deadline)
             if result is not None:
                 return result

@@ -382,7 +382,13 @@ class ExecutionEnvironment:
     # -- INVOKE ---------------------------------------------------------------------------------
 
     def _run(
-        self, invocation: Invocation, deadline: float, deadline_ms: int, poll: bool, *, idle_exit_allowed: bool
+        self,
+        invocation: Invocation,
+        deadline: float,
+        deadline_ms: int,
+        poll: bool,
+        *,
+        idle_exit_allowed: bool,
     ) -> _Result | None:
         """Deliver the event and wait for the runtime's answer, its exit, the deadline or the memory limit.
 

@@ -169,6 +169,64 @@ def throughput(service: LocalLambda, name: str, concurrency: int, seconds: float
 SLEEP_HANDLER = "import time\n\ndef handler(event, context):\n    time.sleep(0.01)\n    return 1\n"
 
 
+NODE_HANDLER = "exports.handler = async () => ({ ok: true });\n"
+
+
+def node_startup_ms(count: int) -> list[float]:
+    """`node -e 0` with only PATH set: the cheapest possible process that runs JavaScript."""
+    from lambench.core.runtime.node import node_executable
+
+    node = node_executable()
+    # The environment a function's runtime gets is lambench's, not this shell's: a variable such
+    # as NODE_EXTRA_CA_CERTS (set on some machines) alone costs node ~40 ms at start-up.
+    bare_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    samples = []
+    for _ in range(count):
+        start = time.perf_counter()
+        subprocess.run([node, "-e", "0"], check=True, env=bare_env)
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def node_figures(
+    code_dir: Path,
+    warm_n: int,
+    cold_n: int,
+    seconds: float,
+    raw_p50: float,
+    python: tuple[float, float, dict[int, float]],
+) -> None:
+    """The same figures for a trivial Node.js handler, beside the Python ones of this run."""
+    node_dir = code_dir / "node"
+    node_dir.mkdir(exist_ok=True)
+    (node_dir / "index.js").write_text(NODE_HANDLER)
+    config = FunctionConfig.create(
+        name="trivial-node", handler="index.handler", code_dir=node_dir, runtime="nodejs20.x"
+    )
+    python_warm, python_cold, python_rates = python
+    with LocalLambda([config]) as service:
+        service.invoke("trivial-node", b"{}")
+        time_calls(lambda: service.invoke("trivial-node", b'{"n": 1}'), 500)
+        warm = time_calls(lambda: service.invoke("trivial-node", b'{"n": 1}'), warm_n)
+        w50, w99 = percentile(warm, 50), percentile(warm, 99)
+        cold = cold_start_ms(service, "trivial-node", cold_n)
+        bare = node_startup_ms(cold_n)
+        c50, n50 = statistics.median(cold), statistics.median(bare)
+        rates = {c: throughput(service, "trivial-node", c, seconds) for c in (1, 2)}
+    print("\nNode.js (trivial async handler, nodejs20.x on the local node)")
+    print(
+        f"  warm invoke              p50 {w50:8.1f} µs   p99 {w99:8.1f} µs   (Python p50 {python_warm:.1f})"
+    )
+    print(f"  ratio warm/raw round trip: {w50 / raw_p50:.2f}x   (goal: p50 <= 200 µs and <= 4x)")
+    print(f"  cold start               median {c50:7.1f} ms   (Python: {python_cold:.1f} ms)")
+    print(f"  node -e 0                median {n50:7.1f} ms")
+    print(f"  ratio: {c50 / n50:.2f}x   (goal: <= 1.5x)")
+    print(
+        f"  invokes per second: concurrency 1 {rates[1]:.0f}, 2 {rates[2]:.0f}"
+        f"   (Python: {python_rates[1]:.0f}, {python_rates[2]:.0f})"
+    )
+
+
 def load_figures(service: LocalLambda, code_dir: Path, raw_rates: dict[int, float], quick: bool) -> None:
     """The load runner: a 10 ms handler at concurrency 50, and trivial throughput through it."""
     from lambench.core.load import LoadPlan, LoadRunner
@@ -347,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
                 rates[concurrency] = throughput(service, "trivial", concurrency, seconds)
                 print(f"  concurrency {concurrency}: {rates[concurrency]:9.0f} invokes/s")
             print(f"  best: {max(rates.values()):.0f} invokes/s   (goal: >= 5,000)")
+            node_figures(code_dir, warm_n, cold_n, seconds, r50, (w50, c50, rates))
             load_figures(service, code_dir, rates, args.quick)
     async_figures(args.quick)
     event_source_figures(args.quick)

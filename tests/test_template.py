@@ -61,6 +61,7 @@ DEMO_EXPECTED = {
     # name: (folder, handler, memory, timeout, own environment variables)
     "hello": ("hello", "app.lambda_handler", 128, 3, {}),
     "api": ("api", "app.lambda_handler", 128, 3, {}),
+    "greeter": ("greeter", "index.handler", 128, 3, {}),
     "s3-processor": ("s3-processor", "app.handler", 128, 3, {}),
     "sqs-batch": ("sqs-batch", "app.handler", 128, 3, {}),
     "ticker": (
@@ -99,11 +100,13 @@ def test_demo_function_config(demo: dict[str, FunctionConfig], name: str) -> Non
     assert function.handler == handler
     assert function.memory_mb == memory
     assert function.timeout_s == timeout
-    assert function.runtime == "python3.12"
+    # Every demo function is Python but greeter, the Node.js one (an ES module).
+    node = name == "greeter"
+    assert function.runtime == ("nodejs20.x" if node else "python3.12")
     assert function.architecture == "x86_64"
     assert function.code_dir == DEMO_DIR / folder
     module = handler.partition(".")[0]
-    assert (function.code_dir / f"{module}.py").is_file()
+    assert (function.code_dir / f"{module}{'.mjs' if node else '.py'}").is_file()
     # STAGE comes from Globals (!Ref Stage, default dev) and is merged with the function's own.
     assert dict(function.environment) == {"STAGE": "dev", **own_env}
     assert function.layers == ()

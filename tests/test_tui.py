@@ -500,7 +500,7 @@ def test_the_tui_says_where_the_front_door_serves_the_demos_routes(tmp_path: Pat
                 pilot, lambda: any("HTTP front door" in (n.title or "") for n in app._notifications)
             )
             notice = next(n.message for n in app._notifications if "HTTP front door" in (n.title or ""))
-            match = re.fullmatch(r"APIs \(3 routes\) at http://127\.0\.0\.1:(\d+)", notice)
+            match = re.fullmatch(r"APIs \(4 routes\) at http://127\.0\.0\.1:(\d+)", notice)
             assert match, notice
             connection = http.client.HTTPConnection("127.0.0.1", int(match.group(1)), timeout=20)
             connection.request("GET", "/hello")

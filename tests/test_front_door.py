@@ -335,6 +335,13 @@ def test_a_function_url_serves_every_path_with_payload_2_0(door: Door) -> None:
     assert header(headers, "x-amzn-requestid") is not None
 
 
+def test_a_streaming_function_url_answers_with_its_http_prelude(door: Door) -> None:
+    status, headers, body = door.call("GET", "/", port=door.url_port("streamer"))
+    assert (status, body) == (201, b"one two three")
+    assert header(headers, "content-type") == "text/plain" and header(headers, "x-streamed") == "yes"
+    assert [value for key, value in headers if key.lower() == "set-cookie"] == ["flavour=chunked"]
+
+
 def test_an_iam_function_url_refuses_an_unsigned_request(door: Door) -> None:
     port = door.url_port("iam-url")
     status, _, body = door.call("GET", "/", port=port)

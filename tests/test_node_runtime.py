@@ -494,3 +494,33 @@ def test_a_saved_mjs_handler_serves_the_next_invoke(tmp_path: Path) -> None:
             assert wait_for(lambda: invoke(service, "web")[1] == "second", timeout=15)
         finally:
             reloader.close()
+
+
+def test_a_streaming_handler_answers_what_it_wrote(one: Any) -> None:
+    service = one(
+        {
+            "index.mjs": """
+            export const handler = awslambda.streamifyResponse(async (event, stream) => {
+              stream.setContentType('text/csv');
+              stream.write('a,b\\n');
+              stream.write(Buffer.from('1,2\\n'));
+              stream.end();
+            });
+            export const sync = awslambda.streamifyResponse((event, stream) => {});
+            export const open = awslambda.streamifyResponse(async (event, stream) => { stream.write('x'); });
+            """
+        }
+    )
+    result = service.invoke("fn", b"{}")
+    assert (result.function_error, result.payload, result.content_type) == (None, b"a,b\n1,2\n", "text/csv")
+    for handler, message in (
+        ("sync", "Streaming does not support non-async handlers."),
+        ("open", "Response stream is not finished."),
+    ):
+        other = one(
+            {"index.mjs": (Path(service.get_function("fn").code_dir) / "index.mjs").read_text()},
+            f"index.{handler}",
+            name=handler,
+        )
+        _, payload, _ = invoke(other, handler)
+        assert (payload["errorType"], payload["errorMessage"]) == ("Error", message)

@@ -287,6 +287,9 @@ class FrontDoor:
         try:
             if payload_version == "1.0":
                 return proxy_responses.rest_response(result.payload)
+            if kind == URL and result.content_type != "application/json":
+                # A streaming handler's answer (collected whole: the engine has no chunked answers).
+                return proxy_responses.streamed_response(result.payload, result.content_type)
             return proxy_responses.http_response(result.payload)
         except Malformed as exc:
             return proxy_responses.function_failed(kind, f"malformed Lambda proxy response: {exc}")

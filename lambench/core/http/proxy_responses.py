@@ -184,3 +184,35 @@ def http_response(payload: bytes) -> HttpResponse:
         # HTTP APIs send a body without a declared type as JSON (unconfirmed for function URLs).
         headers.append(("content-type", "application/json"))
     return HttpResponse(status, tuple(headers), _body(answer))
+
+
+#: The content type of a streamed answer that starts with an HTTP prelude (`HttpResponseStream.from`).
+HTTP_INTEGRATION = "application/vnd.awslambda.http-integration-response"
+_PRELUDE_END = b"\x00" * 8
+
+
+def streamed_response(payload: bytes, content_type: str) -> HttpResponse:
+    """A function URL's answer from a streaming handler (`awslambda.streamifyResponse`).
+
+    With `HttpResponseStream.from(stream, prelude)` the stream starts with the prelude as JSON
+    (statusCode, headers, cookies) and eight NUL bytes; any other stream is a 200 of its own
+    content type.
+    """
+    if not content_type.startswith(HTTP_INTEGRATION):
+        return HttpResponse(200, (("content-type", content_type),), payload)
+    head, separator, body = payload.partition(_PRELUDE_END)
+    if not separator:
+        raise Malformed("the HTTP integration prelude has no end")
+    try:
+        prelude = json.loads(head)
+    except ValueError:
+        raise Malformed("the HTTP integration prelude is not JSON") from None
+    if not isinstance(prelude, dict):
+        raise Malformed("the HTTP integration prelude is not a JSON object")
+    status = _status(prelude.get("statusCode", 200))
+    headers = _headers(prelude)
+    cookies = prelude.get("cookies") or []
+    if not isinstance(cookies, list):
+        raise Malformed("cookies is not a list")
+    headers += [("set-cookie", _text(cookie, "cookie")) for cookie in cookies]
+    return HttpResponse(status, tuple(headers), body)

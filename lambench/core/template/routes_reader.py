@@ -516,7 +516,9 @@ class HttpRouteReader(EventSourceReader):
             if mode == "RESPONSE_STREAM":
                 warnings.append(
                     str(
-                        self.error(entries["InvokeMode"], "is served buffered by lambench (no streaming yet)")
+                        self.error(
+                            entries["InvokeMode"], "lambench answers it whole once the handler's stream ends"
+                        )
                     )
                 )
         return http.FunctionUrl(

@@ -303,6 +303,60 @@ async function loadHandler(taskRoot, fullHandler) {
   return handler;
 }
 
+// -- response streaming (awslambda.streamifyResponse) -------------------------------------------
+
+const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+const HTTP_INTEGRATION = 'application/vnd.awslambda.http-integration-response';
+
+// The stream a streaming handler writes to. lambench collects it and posts it when the handler is
+// done, in streaming mode, so the Invoke API and a RESPONSE_STREAM function URL read the whole
+// body at the end rather than as it is written (the engine has no chunked answers yet).
+class ResponseStream extends require('stream').Writable {
+  constructor() {
+    super();
+    this.chunks = [];
+    this.contentType = 'application/octet-stream';
+    this.prelude = null;
+    this.written = false;
+  }
+
+  setContentType(type) {
+    if (this.written) throw new Error('Cannot set content-type, too late.');
+    this.contentType = type;
+  }
+
+  _write(chunk, encoding, callback) {
+    this.written = true;
+    this.chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, encoding));
+    callback();
+  }
+
+  body() {
+    const body = Buffer.concat(this.chunks);
+    if (this.prelude === null) return body;
+    // An HTTP integration response: the prelude as JSON, then eight NUL bytes, then the body.
+    return Buffer.concat([Buffer.from(this.prelude, 'utf8'), Buffer.alloc(8), body]);
+  }
+}
+
+function installAwsLambdaGlobal() {
+  const flag = process.env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA;
+  if (flag === '1' || flag === 'true') return;
+  globalThis.awslambda = {
+    streamifyResponse(handler) {
+      handler[STREAMING] = 'response';
+      return handler;
+    },
+    HttpResponseStream: {
+      from(stream, prelude) {
+        stream.setContentType(HTTP_INTEGRATION);
+        stream.prelude = JSON.stringify(prelude);
+        return stream;
+      },
+    },
+  };
+}
+
 // -- invocations --------------------------------------------------------------------------------
 
 function parseHeaderJson(value, what) {
@@ -336,7 +390,40 @@ class Invocation {
   }
 
   start(handler) {
+    if (handler[STREAMING] === 'response') {
+      this.startStreaming(handler);
+      return;
+    }
     this.asyncHandler = handler.constructor && handler.constructor.name === 'AsyncFunction';
+    this.prepare();
+    const { headers, context } = this;
+    const invocation = this;
+    let event;
+    try {
+      context.clientContext = parseHeaderJson(headers['lambda-runtime-client-context'], 'ClientContext');
+      context.identity = parseHeaderJson(headers['lambda-runtime-cognito-identity'], 'CognitoIdentity');
+      event = (headers['content-type'] || 'application/json').startsWith('application/json') ? JSON.parse(this.body.toString('utf8')) : this.body.toString('utf8');
+    } catch (error) {
+      this.finish(error, undefined);
+      return;
+    }
+    let result;
+    try {
+      result = handler(event, context, (error, value) => invocation.callback(error, value));
+    } catch (error) {
+      this.finish(error, undefined);
+      return;
+    }
+    if (result && typeof result.then === 'function') {
+      result.then(
+        (value) => invocation.settle(() => invocation.finish(null, value)),
+        (error) => invocation.settle(() => invocation.finish(error === undefined ? new Error('undefined') : error, undefined)),
+      );
+    }
+  }
+
+  // The context, and what the invocation sets in the process (request id, trace id).
+  prepare() {
     const headers = this.headers;
     currentRequestId = this.requestId;
     const trace = headers['lambda-runtime-trace-id'];
@@ -344,7 +431,7 @@ class Invocation {
     else delete process.env._X_AMZN_TRACE_ID;
     const deadline = parseInt(headers['lambda-runtime-deadline-ms'] || '0', 10);
     const invocation = this;
-    const context = {
+    this.context = {
       callbackWaitsForEmptyEventLoop: true,
       functionVersion: environment.functionVersion,
       functionName: environment.functionName,
@@ -361,29 +448,51 @@ class Invocation {
       fail: (error) => invocation.settle(() => invocation.finish(error == null ? 'handled' : error, undefined)),
       done: (error, result) => invocation.settle(() => invocation.finish(error == null ? null : error, result)),
     };
+  }
+
+  startStreaming(handler) {
+    this.prepare();
+    const stream = new ResponseStream();
+    const invocation = this;
     let event;
     try {
-      context.clientContext = parseHeaderJson(headers['lambda-runtime-client-context'], 'ClientContext');
-      context.identity = parseHeaderJson(headers['lambda-runtime-cognito-identity'], 'CognitoIdentity');
-      event = (headers['content-type'] || 'application/json').startsWith('application/json') ? JSON.parse(this.body.toString('utf8')) : this.body.toString('utf8');
+      event = JSON.parse(this.body.toString('utf8'));
     } catch (error) {
       this.finish(error, undefined);
       return;
     }
-    this.context = context;
     let result;
     try {
-      result = handler(event, context, (error, value) => invocation.callback(error, value));
+      result = handler(event, stream, this.context);
     } catch (error) {
       this.finish(error, undefined);
       return;
     }
-    if (result && typeof result.then === 'function') {
-      result.then(
-        (value) => invocation.settle(() => invocation.finish(null, value)),
-        (error) => invocation.settle(() => invocation.finish(error === undefined ? new Error('undefined') : error, undefined)),
-      );
+    if (!result || typeof result.then !== 'function') {
+      this.finish(new Error('Streaming does not support non-async handlers.'), undefined);
+      return;
     }
+    result.then(
+      (value) => {
+        if (value !== undefined) console.warn('Streaming handlers ignore return values.');
+        const done = () => invocation.settle(() => invocation.finishStream(stream));
+        if (stream.writableFinished) done();
+        else if (stream.writableEnded) stream.once('finish', done);
+        else invocation.settle(() => invocation.finish(new Error('Response stream is not finished.'), undefined));
+      },
+      (error) => invocation.settle(() => invocation.finish(error, undefined)),
+    );
+  }
+
+  finishStream(stream) {
+    if (this.finished) return;
+    this.finished = true;
+    const reply = this.runtime.api.postThenNext(
+      `/invocation/${this.requestId}/response`,
+      `Content-Type: ${stream.contentType}\r\nLambda-Runtime-Function-Response-Mode: streaming\r\n`,
+      stream.body(),
+    );
+    this.runtime.begin(reply);
   }
 
   settle(action) {
@@ -499,6 +608,7 @@ async function main() {
   }
   const api = new RuntimeApi(fd, process.env.AWS_LAMBDA_RUNTIME_API || '127.0.0.1:9001');
   patchConsole();
+  installAwsLambdaGlobal();
   let runtime = null;
   const initCrash = (label, error, exitCode) => {
     const rapid = rapidError(error);

@@ -178,3 +178,19 @@ def test_invoking_the_provisioned_alias_is_warm(demo: Path) -> None:
     assert result["cold"] is False and result["executedVersion"] == "1"
     assert result["payload"]["init_ms"] >= 700  # the init ran, but before the request
     assert result["durationMs"] < 700
+
+
+def test_the_node_demo_function_takes_a_saved_template_event_and_a_load(demo: Path) -> None:
+    """greeter (Node.js): an HTTP API event from the catalog, saved for it, then invoked and loaded."""
+    saved = lambench("events", "save", "greeter", "visit", "--from", "apigateway/http-api-proxy", cwd=demo)
+    assert saved.returncode == 0, saved.stderr
+    invoked = lambench("invoke", "greeter", "--saved-event", "visit", cwd=demo)
+    assert invoked.returncode == 0, invoked.stderr
+    answer = json.loads(invoked.stdout)
+    assert answer["statusCode"] == 200
+    assert json.loads(answer["body"])["runtime"] == "AWS_Lambda_nodejs20.x"
+    loaded = lambench("load", "greeter", "--burst", "4", "--saved-event", "visit", "--json", cwd=demo)
+    assert loaded.returncode == 0, loaded.stderr
+    report = json.loads(loaded.stdout)
+    assert report["client"]["succeeded"] == 4 and report["client"]["failed"] == 0
+    assert report["timeline"]["summary"]["invocations"] == 4

@@ -72,6 +72,8 @@ def test_the_title_names_the_backend_and_long_log_lines_scroll_sideways(
             assert str(title.render()) == "lambench — demo"
             # Settled after the first paint and again once the backend is open.
             await wait_until(pilot, lambda: app.session is not None)
+            # The first paint's settle can come after the backend under load: wait for both.
+            await wait_until(pilot, lambda: len(settled) >= 2)
             assert settled == [True, True]
             await wait_until(pilot, lambda: "local engine" in str(title.render()))
             await wait_until(pilot, lambda: app.query_one(FunctionsPanel).selected == "hello")

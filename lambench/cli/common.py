@@ -30,6 +30,11 @@ def add_project_option(parser: argparse.ArgumentParser) -> None:
         default=".",
         help="project directory holding template.yaml (default: the current directory)",
     )
+
+
+def add_project_and_runtime_options(parser: argparse.ArgumentParser) -> None:
+    """`--project DIR` and `--strict-runtime`, for the commands that run functions."""
+    add_project_option(parser)
     parser.add_argument(
         "--strict-runtime",
         action="store_true",

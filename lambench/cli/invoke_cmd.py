@@ -14,7 +14,7 @@ from lambench.cli.common import (
     Loaded,
     UserError,
     add_adhoc_options,
-    add_project_option,
+    add_project_and_runtime_options,
     load_project_functions,
     open_service,
     require_function,
@@ -40,7 +40,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="NAME[:QUALIFIER]",
         help="function name, optionally with a version or alias: fn, fn:2, fn:live (optional with --handler)",
     )
-    add_project_option(parser)
+    add_project_and_runtime_options(parser)
     add_event_options(parser)
     parser.add_argument(
         "--json",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from lambench.cli.common import (
     UserError,
-    add_project_option,
+    add_project_and_runtime_options,
     load_project_functions,
     open_service,
     require_function,
@@ -48,7 +48,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "name", metavar="FUNCTION[:QUALIFIER]", help="the function, optionally with a version or alias"
     )
-    add_project_option(parser)
+    add_project_and_runtime_options(parser)
     mode = parser.add_argument_group("how to send (choose one)")
     mode.add_argument("--requests", type=int, metavar="N", help="send N requests, --concurrency at a time")
     mode.add_argument(

@@ -11,7 +11,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lambench.cli.common import UserError, add_project_option, load_project_functions, open_local_backend
+from lambench.cli.common import (
+    UserError,
+    add_project_and_runtime_options,
+    add_project_option,
+    load_project_functions,
+    open_local_backend,
+)
 from lambench.cli.hot_reload import describe, hot_reload, interruptible
 
 if TYPE_CHECKING:
@@ -32,7 +38,7 @@ def configure_serve(serve: argparse.ArgumentParser) -> None:
         "routes (Api and HttpApi events) and function URLs are served over HTTP on 127.0.0.1 as "
         "API Gateway and Lambda answer them, one access line per request."
     )
-    add_project_option(serve)
+    add_project_and_runtime_options(serve)
     serve.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
     serve.add_argument(
         "--api-port",

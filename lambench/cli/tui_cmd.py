@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lambench.cli.backend_options import add_backend_options, aws_backend, check_backend_options
-from lambench.cli.common import add_project_option, load_project_functions, local_backend
+from lambench.cli.common import add_project_and_runtime_options, load_project_functions, local_backend
 
 if TYPE_CHECKING:
     from lambench.core.backends.base import Backend
@@ -21,7 +21,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "and hot reload. With --backend aws it shows a real account's functions and logs; invoking "
         "them needs --allow-invoke."
     )
-    add_project_option(parser)
+    add_project_and_runtime_options(parser)
     parser.add_argument(
         "--theme", metavar="NAME", help="lambench-dark (default), lambench-light, lambench-contrast"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lambench.cli.common import add_project_option, load_project_functions, open_local_backend
+from lambench.cli.common import add_project_and_runtime_options, load_project_functions, open_local_backend
 from lambench.cli.hot_reload import describe, hot_reload, until_interrupted
 
 
@@ -17,7 +17,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "retired, or the template's error (the last good configuration stays). A file touched "
         "without a change, or an editor's save storm, reloads nothing or once."
     )
-    add_project_option(parser)
+    add_project_and_runtime_options(parser)
     parser.set_defaults(run=run)
 
 

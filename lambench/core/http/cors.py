@@ -47,11 +47,10 @@ def preflight_headers(cors: Cors, request: HttpRequest) -> list[tuple[str, str]]
         return None
     headers = [("access-control-allow-origin", origin)]
     headers.append(("access-control-allow-methods", "*" if "*" in methods else ",".join(methods)))
+    # With no AllowHeaders configured, none are allowed: a browser asking for some is refused by
+    # the missing header, as API Gateway answers.
     if cors.allow_headers:
         headers.append(("access-control-allow-headers", _join(cors.allow_headers)))
-    elif request.header("access-control-request-headers"):
-        # Nothing configured: the browser asked for headers the API does not allow; none are sent.
-        pass
     if cors.allow_credentials:
         headers.append(("access-control-allow-credentials", "true"))
     if cors.max_age_s is not None:

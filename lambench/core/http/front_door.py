@@ -31,7 +31,8 @@ from lambench.core.runtime import errors
 from lambench.core.runtime.invoke_api import InvokeResult
 from lambench.core.runtime.records import HttpRecord
 
-#: API Gateway's request payload limit, and the function URL's (both 10 MB... URLs say 6 MB).
+#: API Gateway's request payload limit (10 MB); lambench applies it to function URLs too, whose
+#: own limit is the Invoke API's 6 MB (a larger body fails at the engine with its own error).
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 #: Threads that run invocations at once; more requests wait for one (the engine throttles below).
 DEFAULT_WORKERS = 64

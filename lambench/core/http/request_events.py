@@ -23,7 +23,8 @@ from lambench.core.record import record
 
 ACCOUNT_ID = "123456789012"
 #: Content types whose bodies HTTP APIs and function URLs pass as text (the rest are base64).
-_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript", "+json", "+xml")
+_TEXT_PREFIX = "text/"
+_TEXT_MARKERS = ("application/json", "application/xml", "application/javascript", "+json", "+xml")
 _TEXT_TYPES_EXACT = ("application/x-www-form-urlencoded", "application/graphql", "application/yaml")
 
 
@@ -90,9 +91,9 @@ def body_is_text(content_type: str | None, body: bytes) -> bool:
     kind = (content_type or "").split(";")[0].strip().lower()
     textual = (
         not kind
-        or kind.startswith(_TEXT_TYPES[:1])
+        or kind.startswith(_TEXT_PREFIX)
         or kind in _TEXT_TYPES_EXACT
-        or any(marker in kind for marker in _TEXT_TYPES[1:])
+        or any(marker in kind for marker in _TEXT_MARKERS)
     )
     if not textual:
         return False

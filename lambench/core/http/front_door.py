@@ -22,7 +22,7 @@ from typing import Any
 
 from lambench.core.http import cors, proxy_responses
 from lambench.core.http.authorizers import AuthorizerRunner
-from lambench.core.http.model import HTTP, REST, REST_TIMEOUT_MS, URL, FunctionUrl, HttpFrontDoors
+from lambench.core.http.model import HTTP, REST, REST_TIMEOUT_MS, URL, ApiKind, FunctionUrl, HttpFrontDoors
 from lambench.core.http.proxy_responses import HttpResponse, Malformed
 from lambench.core.http.request_events import HttpRequest, api_event, api_id_for, http_event
 from lambench.core.http.routing import NoRoute, RouteMatch, RouteTable
@@ -92,22 +92,27 @@ class FrontDoor:
         started = time.perf_counter()
         port = (scope.get("server") or ("", 0))[1]
         url = self.url_ports.get(port)
-        request_id = _rest_request_id() if url is not None else None
+        raw_path = scope.get("raw_path")
+        path = raw_path.decode("latin-1") if raw_path else scope["path"]
+        method = scope["method"].upper()
+        # The route is known before the request is built, so its id (REST's UUID, an HTTP API's
+        # short id) is set once.
+        match = None if url is not None else self.table.match(method, path)
         body, too_large = await _read_body(receive)
         headers = tuple(
             (name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in scope["headers"]
         )
-        raw_path = scope.get("raw_path")
-        path = raw_path.decode("latin-1") if raw_path else scope["path"]
         request = HttpRequest(
-            method=scope["method"].upper(),
+            method=method,
             raw_path=path,
             query_string=scope.get("query_string", b"").decode("latin-1"),
             headers=headers,
             body=body,
             source_ip=(scope.get("client") or ("127.0.0.1", 0))[0],
             time=time.time(),
-            request_id=request_id or "",
+            request_id=_rest_request_id()
+            if url is not None or _kind_of(match, self.table) == REST
+            else _http_request_id(),
             protocol=f"HTTP/{scope.get('http_version', '1.1')}",
             host=_host(headers, scope),
         )
@@ -117,14 +122,15 @@ class FrontDoor:
             function = url.function
             response = await self._url(request, url, too_large)
         else:
-            door, function, response, request = await self._api(request, too_large)
-        await _send(send, response, head=request.method == "HEAD")
+            assert match is not None
+            door, function, response = await self._api(request, match, too_large)
+        await _send(send, response, head=method == "HEAD")
         if self._on_access is not None:
             self._on_access(
                 HttpRecord(
                     time=request.time,
-                    method=request.method,
-                    path=request.raw_path + (f"?{request.query_string}" if request.query_string else ""),
+                    method=method,
+                    path=path + (f"?{request.query_string}" if request.query_string else ""),
                     status=response.status,
                     latency_ms=(time.perf_counter() - started) * 1000,
                     request_id=request.request_id,
@@ -147,35 +153,26 @@ class FrontDoor:
     # -- APIs -----------------------------------------------------------------------------------
 
     async def _api(
-        self, request: HttpRequest, too_large: bool
-    ) -> tuple[str, str | None, HttpResponse, HttpRequest]:
-        """(door, function, answer, the request with API Gateway's request id)."""
-        match = self.table.match(request.method, request.raw_path)
+        self, request: HttpRequest, match: RouteMatch | NoRoute, too_large: bool
+    ) -> tuple[str, str | None, HttpResponse]:
+        """(door, function, answer) for a request to the APIs."""
         if isinstance(match, NoRoute):
-            kind = match.api.kind if match.api is not None else (HTTP if self.table.http_only else REST)
-            request = _with_id(request, _rest_request_id() if kind == REST else _http_request_id())
+            kind = _kind_of(match, self.table)
             preflight = self._preflight(request, match.api.cors if match.api else self._any_cors())
             answer = preflight or _stamped(proxy_responses.not_found(kind), kind, request)
-            return "api", None, answer, request
+            return "api", None, answer
         api = match.api
-        request = _with_id(request, _rest_request_id() if api.kind == REST else _http_request_id())
         door = f"api {api.api_id}"
         if api.cors is not None and cors.is_preflight(request) and match.route.method != "OPTIONS":
             preflight = self._preflight(request, api.cors)
             if preflight is not None:
-                return door, None, preflight, request
+                return door, None, preflight
         if too_large:
-            return (
-                door,
-                match.route.function,
-                _stamped(proxy_responses.too_large(), api.kind, request),
-                request,
-            )
+            return door, match.route.function, _stamped(proxy_responses.too_large(), api.kind, request)
         timeout_s = (REST_TIMEOUT_MS if api.kind == REST else match.route.timeout_ms) / 1000
         response = await self._in_thread(self._call_route, request, match, timeout_s, api.kind)
-        if api.kind == HTTP and api.cors is not None:
-            response = _extra_headers(response, cors.response_headers(api.cors, request))
-        return door, match.route.function, _stamped(response, api.kind, request), request
+        extra = cors.response_headers(api.cors, request) if api.kind == HTTP and api.cors is not None else []
+        return door, match.route.function, _stamped(response, api.kind, request, extra)
 
     def _any_cors(self) -> Any:
         # A preflight to a path no route has: answered when exactly one API configures CORS.
@@ -324,8 +321,11 @@ def _host(headers: tuple[tuple[str, str], ...], scope: Scope) -> str:
     return f"{server[0]}:{server[1]}"
 
 
-def _with_id(request: HttpRequest, request_id: str) -> HttpRequest:
-    return replace(request, request_id=request_id)
+def _kind_of(match: RouteMatch | NoRoute | None, table: RouteTable) -> ApiKind:
+    """Which kind of API answers: the matched one's, the named stage's, else HTTP when every API is."""
+    if match is not None and match.api is not None:
+        return match.api.kind
+    return HTTP if table.http_only else REST
 
 
 def _extra_headers(response: HttpResponse, headers: list[tuple[str, str]]) -> HttpResponse:
@@ -336,17 +336,19 @@ def _extra_headers(response: HttpResponse, headers: list[tuple[str, str]]) -> Ht
     return replace(response, headers=response.headers + added)
 
 
-def _stamped(response: HttpResponse, kind: Any, request: HttpRequest) -> HttpResponse:
-    """The request id headers API Gateway adds to every answer."""
+def _stamped(
+    response: HttpResponse, kind: Any, request: HttpRequest, extra: list[tuple[str, str]] | None = None
+) -> HttpResponse:
+    """The request id headers API Gateway adds to every answer (and `extra`, such as CORS's)."""
+    headers = list(extra or ())
     if kind == REST:
-        return _extra_headers(
-            response,
-            [
-                ("x-amzn-requestid", request.request_id),
-                ("x-amz-apigw-id", api_id_for(request.request_id, 16)),
-            ],
-        )
-    return _extra_headers(response, [("apigw-requestid", request.request_id)])
+        headers += [
+            ("x-amzn-requestid", request.request_id),
+            ("x-amz-apigw-id", api_id_for(request.request_id, 16)),
+        ]
+    else:
+        headers.append(("apigw-requestid", request.request_id))
+    return _extra_headers(response, headers)
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, bool]:

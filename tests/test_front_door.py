@@ -353,6 +353,48 @@ def test_an_iam_function_url_refuses_an_unsigned_request(door: Door) -> None:
 # -- concurrency, access log, slow clients ------------------------------------------------------
 
 
+# -- the Application Load Balancer --------------------------------------------------------------
+
+
+def test_the_load_balancer_sends_albs_event_to_its_default_target(door: Door) -> None:
+    port = door.server.door.alb_port
+    assert port is not None
+    status, headers, body = door.call("GET", "/any/where?q=a%20b&q=c", port=port, headers=[("X-One", "1")])
+    assert status == 200 and header(headers, "x-rule") == "alb-target"
+    event = json.loads(body)
+    assert event["requestContext"]["elb"]["targetGroupArn"].startswith(
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/TargetGroup/"
+    )
+    assert (event["httpMethod"], event["path"]) == ("GET", "/any/where")
+    assert event["queryStringParameters"] == {"q": "c"}  # the last value, not decoded
+    assert event["headers"]["x-one"] == "1"
+    assert event["headers"]["x-forwarded-for"] == "127.0.0.1"
+    assert event["headers"]["x-forwarded-proto"] == "http"
+    assert event["headers"]["x-amzn-trace-id"].startswith("Root=1-")
+    assert (event["body"], event["isBase64Encoded"]) == ("", False)
+    assert "multiValueHeaders" not in event
+
+
+def test_a_listener_rule_with_multi_value_headers_wins_by_its_conditions(door: Door) -> None:
+    port = door.server.door.alb_port
+    status, headers, body = door.call("POST", "/multi/x?q=a%20b&q=c", port=port, body=b"hi")
+    assert status == 200 and header(headers, "x-rule") == "alb-multi"
+    event = json.loads(body)
+    assert event["multiValueQueryStringParameters"] == {"q": ["a%20b", "c"]}
+    assert "queryStringParameters" not in event and "headers" not in event
+    assert (event["body"], event["isBase64Encoded"]) == ("hi", False)
+    # DELETE is not one of the rule's methods: the default action takes it.
+    _, headers, _ = door.call("DELETE", "/multi/x", port=port)
+    assert header(headers, "x-rule") == "alb-target"
+
+
+@pytest.mark.parametrize("mode", ["bad", "error"])
+def test_the_load_balancer_answers_502_with_its_html_page(door: Door, mode: str) -> None:
+    status, headers, body = door.call("GET", f"/x?mode={mode}", port=door.server.door.alb_port)
+    assert (status, header(headers, "content-type")) == (502, "text/html")
+    assert b"<title>502 Bad Gateway</title>" in body
+
+
 def test_a_function_at_its_reserved_cap_throttles_as_an_http_api_does(door: Door) -> None:
     door.call("GET", "/capped")  # warm
     results = simultaneously(3, lambda: door.call("GET", "/capped"))

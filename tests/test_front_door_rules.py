@@ -262,3 +262,24 @@ def test_what_lambench_does_not_serve_is_a_named_warning(tmp_path: Path) -> None
         "routes in an OpenAPI definition are not read by lambench",
         "Cognito authorizers are not run by lambench; its routes are open",
     ]
+
+
+def test_load_balancer_rules_are_read_and_their_mistakes_located(tmp_path: Path) -> None:
+    group = (
+        "Group:\n  Type: AWS::ElasticLoadBalancingV2::TargetGroup\n"
+        "  Properties: {TargetType: lambda, Targets: [{Id: !GetAtt Fn.Arn}]}\n"
+    )
+    rule = (
+        "Rule:\n  Type: AWS::ElasticLoadBalancingV2::ListenerRule\n  Properties:\n    Priority: 5\n"
+        "    Conditions:\n      - {Field: path-pattern, PathPatternConfig: {Values: ['/a/*']}}\n"
+        "      - {Field: source-ip, Values: [10.0.0.0/8]}\n"
+        "    Actions: [{Type: forward, TargetGroupArn: !Ref Group}]\n"
+    )
+    project = load_project(project_with(tmp_path, "Description: an ALB target", group + rule))
+    (only,) = project.http.alb_rules
+    assert (only.function, only.priority, only.paths, only.multi_value) == ("fn", 5, ("/a/*",), False)
+    assert project.warnings[0].endswith("Field: source-ip conditions are not checked by lambench")
+    broken = group.replace("!GetAtt Fn.Arn", "arn:aws:lambda:us-east-1:123456789012:function:other")
+    with pytest.raises(TemplateError) as caught:
+        load_project(project_with(tmp_path, "Description: an ALB target", broken))
+    assert "Targets[0].Id: 'other' is not a function of this template" in str(caught.value)

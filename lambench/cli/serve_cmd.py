@@ -54,6 +54,13 @@ def configure_serve(serve: argparse.ArgumentParser) -> None:
         metavar="N",
         help="port of the first function URL; the next ones take N+1, N+2... (default: free ones)",
     )
+    serve.add_argument(
+        "--alb-port",
+        type=int,
+        default=0,
+        metavar="N",
+        help="port of the Application Load Balancer listener (Lambda target groups; default: a free one)",
+    )
     serve.set_defaults(run=run_serve)
 
 
@@ -75,7 +82,13 @@ def run_serve(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM."""
     from lambench.core.embedded import shared
 
-    for option, port in (("--port", args.port), ("--api-port", args.api_port), ("--url-port", args.url_port)):
+    ports = (
+        ("--port", args.port),
+        ("--api-port", args.api_port),
+        ("--url-port", args.url_port),
+        ("--alb-port", args.alb_port),
+    )
+    for option, port in ports:
         if not 0 <= port <= 65535:
             raise UserError(f"{option} {port}: give a port between 1 and 65535 (or 0 for a free one)")
     project = Path(args.project).resolve()
@@ -129,7 +142,9 @@ def _start_front_doors(backend: LocalBackend, args: argparse.Namespace) -> Front
     from lambench.core.http.server import FrontDoorError
 
     try:
-        return backend.start_front_doors(api_port=args.api_port, url_port=args.url_port)
+        return backend.start_front_doors(
+            api_port=args.api_port, url_port=args.url_port, alb_port=args.alb_port
+        )
     except FrontDoorError as exc:
         raise UserError(f"{exc} (choose another with --api-port / --url-port)") from None
 
@@ -152,6 +167,14 @@ def _print_front_doors(server: FrontDoorServer | None) -> None:
             lines.append(f"    {route.method:<7} {route.path:<{width}}  -> {route.function} ({where})")
     for url in doors.urls:
         lines.append(f"  function URL of {url.function}: {server.url_of(url)} (AuthType {url.auth_type})")
+    if server.alb_url is not None:
+        lines.append(f"  load balancer at {server.alb_url}:")
+        for rule in sorted(doors.alb_rules, key=lambda r: (r.priority is None, r.priority or 0)):
+            when = " ".join(
+                [*(f"path {p}" for p in rule.paths), *(f"host {h}" for h in rule.hosts), *rule.methods]
+            )
+            order = f"priority {rule.priority}" if rule.priority is not None else "default action"
+            lines.append(f"    {order}: {when or 'any request'} -> {rule.function} ({rule.target_group})")
     print("\n".join(lines), flush=True)
 
 

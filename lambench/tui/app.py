@@ -190,6 +190,8 @@ class LambenchApp(LogPaneActions, QualifierChoice, App[None]):
         if server.api_url is not None:
             lines.append(f"APIs ({len(server.door.doors.routes)} routes) at {server.api_url}")
         lines += [f"{url.function}'s URL at {server.url_of(url)}" for url in server.door.doors.urls]
+        if server.alb_url is not None:
+            lines.append(f"load balancer at {server.alb_url}")
         self.notify("\n".join(lines), title="HTTP front door", timeout=15)
 
     @work(thread=True, group="backend-resume")

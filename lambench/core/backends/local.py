@@ -128,6 +128,7 @@ class LocalBackend:
             if r.function == function
         ]
         kinds += ["URL" for url in self.http.urls if url.function == function]
+        kinds += ["ALB" for rule in self.http.alb_rules if rule.function == function]
         return tuple(dict.fromkeys(kinds))
 
     def describe_function(self, name: str, *, show_secrets: bool = False) -> FunctionDetail:
@@ -250,7 +251,7 @@ class LocalBackend:
         return running
 
     def start_front_doors(
-        self, *, host: str = "127.0.0.1", api_port: int = 0, url_port: int = 0
+        self, *, host: str = "127.0.0.1", api_port: int = 0, url_port: int = 0, alb_port: int = 0
     ) -> FrontDoorServer | None:
         """Serve the template's API routes and function URLs over HTTP; None when it has none.
 
@@ -269,7 +270,7 @@ class LocalBackend:
             lambda function, payload: service.invoke(function, payload),
             on_access=service.announce,
         )
-        server = FrontDoorServer(door, host=host, api_port=api_port, url_port=url_port)
+        server = FrontDoorServer(door, host=host, api_port=api_port, url_port=url_port, alb_port=alb_port)
         server.start()
         self._closers.insert(0, server.stop)
         self.front_door = server

@@ -21,8 +21,18 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from lambench.core.http import cors, proxy_responses
+from lambench.core.http.alb import alb_error, alb_event, alb_response, pick_rule
 from lambench.core.http.authorizers import AuthorizerRunner
-from lambench.core.http.model import HTTP, REST, REST_TIMEOUT_MS, URL, ApiKind, FunctionUrl, HttpFrontDoors
+from lambench.core.http.model import (
+    HTTP,
+    REST,
+    REST_TIMEOUT_MS,
+    URL,
+    AlbRule,
+    ApiKind,
+    FunctionUrl,
+    HttpFrontDoors,
+)
 from lambench.core.http.proxy_responses import HttpResponse, Malformed
 from lambench.core.http.request_events import HttpRequest, api_event, api_id_for, http_event
 from lambench.core.http.routing import NoRoute, RouteMatch, RouteTable
@@ -76,6 +86,7 @@ class FrontDoor:
         self.authorizers = AuthorizerRunner(self._run_authorizer)
         self.url_ports: dict[int, FunctionUrl] = {}
         self.api_port: int | None = None
+        self.alb_port: int | None = None
 
     def close(self) -> None:
         """Stop taking work; requests in flight finish on their threads."""
@@ -97,7 +108,8 @@ class FrontDoor:
         method = scope["method"].upper()
         # The route is known before the request is built, so its id (REST's UUID, an HTTP API's
         # short id) is set once.
-        match = None if url is not None else self.table.match(method, path)
+        alb = port == self.alb_port and port is not None
+        match = None if url is not None or alb else self.table.match(method, path)
         body, too_large = await _read_body(receive)
         headers = tuple(
             (name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in scope["headers"]
@@ -111,7 +123,7 @@ class FrontDoor:
             source_ip=(scope.get("client") or ("127.0.0.1", 0))[0],
             time=time.time(),
             request_id=_rest_request_id()
-            if url is not None or _kind_of(match, self.table) == REST
+            if url is not None or alb or _kind_of(match, self.table) == REST
             else _http_request_id(),
             protocol=f"HTTP/{scope.get('http_version', '1.1')}",
             host=_host(headers, scope),
@@ -121,6 +133,8 @@ class FrontDoor:
             door = f"url {url.function}"
             function = url.function
             response = await self._url(request, url, too_large)
+        elif alb:
+            door, function, response = await self._alb(request, port, too_large)
         else:
             assert match is not None
             door, function, response = await self._api(request, match, too_large)
@@ -234,6 +248,35 @@ class FrontDoor:
             path_parameters={},
         )
         return self._call(url.function, event, URL, "2.0")
+
+    # -- the load balancer ----------------------------------------------------------------------
+
+    async def _alb(
+        self, request: HttpRequest, port: int, too_large: bool
+    ) -> tuple[str, str | None, HttpResponse]:
+        rule = pick_rule(self.doors.alb_rules, request)
+        if rule is None:
+            return "alb", None, alb_error(404, "no listener rule")
+        door = f"alb {rule.name or rule.target_group}"
+        if too_large:
+            return door, rule.function, alb_error(413)
+        response = await self._in_thread(self._call_alb, request, (rule, port), None, URL)
+        return door, rule.function, response
+
+    def _call_alb(self, request: HttpRequest, target: tuple[AlbRule, int]) -> HttpResponse:
+        rule, port = target
+        try:
+            result = self._invoke(rule.function, json.dumps(alb_event(request, rule, port)).encode())
+        except errors.TooManyRequestsError:
+            return alb_error(503, "throttled")
+        except errors.LambdaServiceError as exc:
+            return alb_error(502, f"{exc.error_code}: {exc.message}")
+        if result.function_error is not None:
+            return alb_error(502, f"function error ({result.figures.error_type or result.function_error})")
+        try:
+            return alb_response(result.payload, rule)
+        except Malformed as exc:
+            return alb_error(502, f"malformed response: {exc}")
 
     # -- invoking -------------------------------------------------------------------------------
 

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from typing import Literal
 
+from lambench.core.digests import sha256_hex
 from lambench.core.record import field, record
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
 
 ApiKind = Literal["rest", "http", "url"]
 REST: ApiKind = "rest"
@@ -117,14 +121,42 @@ class FunctionUrl:
 
 
 @record(frozen=True)
+class AlbRule:
+    """A listener rule forwarding to a Lambda target group; `priority` None is the default action.
+
+    Conditions are ALB's: path patterns and host patterns with `*` and `?`, HTTP methods
+    (`alb.rule_matches` applies them). `multi_value` is the target group's
+    `lambda.multi_value_headers.enabled`.
+    """
+
+    target_group: str
+    function: str
+    priority: int | None = None
+    paths: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
+    multi_value: bool = False
+    name: str = field(default="", compare=False)
+
+    @property
+    def target_group_arn(self) -> str:
+        """`arn:aws:elasticloadbalancing:...:targetgroup/<name>/<16 hex>`, stable for the target group."""
+        suffix = sha256_hex(self.target_group.encode())[:16]
+        name = self.target_group[:32]
+        return f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:targetgroup/{name}/{suffix}"
+
+
+@record(frozen=True)
 class HttpFrontDoors:
     """Everything a template says about HTTP: APIs by id, their routes, and function URLs."""
 
     apis: dict[str, Api] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
     urls: tuple[FunctionUrl, ...] = ()
+    #: Application Load Balancer listener rules forwarding to Lambda target groups.
+    alb_rules: tuple[AlbRule, ...] = ()
 
     @property
     def empty(self) -> bool:
         """True when the template has nothing to serve over HTTP."""
-        return not self.routes and not self.urls
+        return not self.routes and not self.urls and not self.alb_rules

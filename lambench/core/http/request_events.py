@@ -11,12 +11,12 @@ repeated values with commas, moves cookies into `cookies`, and leaves out what a
 from __future__ import annotations
 
 import base64
-import hashlib
 import time
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
+from lambench.core.digests import sha256_hex
 from lambench.core.http.model import DEFAULT_HTTP_STAGE, REST, Api
 from lambench.core.http.routing import RouteMatch
 from lambench.core.record import record
@@ -63,7 +63,7 @@ def request_time(t: float) -> str:
 
 def api_id_for(name: str, length: int = 10) -> str:
     """A stable API id (10 lower-case letters and digits) or function URL id (32) for a name."""
-    digest = hashlib.sha256(name.encode()).digest()
+    digest = bytes.fromhex(sha256_hex(name.encode()))
     alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
     return "".join(alphabet[byte % len(alphabet)] for byte in (digest * 2)[:length])
 

@@ -48,7 +48,13 @@ class FrontDoorServer:
     """Binds the ports and serves `door` until `stop`."""
 
     def __init__(
-        self, door: FrontDoor, *, host: str = DEFAULT_HOST, api_port: int = 0, url_port: int = 0
+        self,
+        door: FrontDoor,
+        *,
+        host: str = DEFAULT_HOST,
+        api_port: int = 0,
+        url_port: int = 0,
+        alb_port: int = 0,
     ) -> None:
         self.door = door
         self.host = host
@@ -68,6 +74,10 @@ class FrontDoorServer:
                 sock = _bind(host, wanted)
                 self._sockets.append(sock)
                 door.url_ports[sock.getsockname()[1]] = url
+            if door.doors.alb_rules:
+                alb = _bind(host, alb_port)
+                self._sockets.append(alb)
+                door.alb_port = alb.getsockname()[1]
         except FrontDoorError:
             self._close_sockets()
             raise
@@ -76,6 +86,11 @@ class FrontDoorServer:
     def api_url(self) -> str | None:
         """`http://127.0.0.1:PORT` of the APIs, or None without routes."""
         return None if self.door.api_port is None else f"http://{self.host}:{self.door.api_port}"
+
+    @property
+    def alb_url(self) -> str | None:
+        """`http://127.0.0.1:PORT` of the load balancer's listener, or None without one."""
+        return None if self.door.alb_port is None else f"http://{self.host}:{self.door.alb_port}"
 
     def url_of(self, url: FunctionUrl) -> str:
         """Where a function URL is served."""

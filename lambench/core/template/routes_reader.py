@@ -18,6 +18,9 @@ from lambench.core.template.nodes import Node, as_intrinsic, describe, merge
 
 SERVERLESS_API = "AWS::Serverless::Api"
 SERVERLESS_HTTP_API = "AWS::Serverless::HttpApi"
+TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
+LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
+LISTENER_RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
 
 _REST_EVENT_KEYS = ("Path", "Method", "RestApiId", "Auth")
 _REST_EVENT_IGNORED = ("RequestModel", "RequestParameters", "TimeoutInMillis")
@@ -82,6 +85,7 @@ class HttpRouteReader(EventSourceReader):
             apis=apis,
             routes=tuple(route for route, _ in routes),
             urls=tuple(urls),
+            alb_rules=tuple(self._alb_rules(warnings)),
         )
 
     # -- APIs -----------------------------------------------------------------------------------
@@ -526,4 +530,136 @@ class HttpRouteReader(EventSourceReader):
             auth_type="AWS_IAM" if auth == "AWS_IAM" else "NONE",
             cors=self._http_cors(entries.get("Cors")),
             invoke_mode=mode,
+        )
+
+    # -- Application Load Balancers ---------------------------------------------------------------
+
+    def _alb_rules(self, warnings: list[str]) -> list[http.AlbRule]:
+        """Listener rules and default actions that forward to a target group of Lambda functions."""
+        groups: dict[str, tuple[str, bool]] = {}
+        for logical_id, resource_type in self.types.items():
+            if resource_type == TARGET_GROUP:
+                target_group = self._lambda_target_group(str(logical_id))
+                if target_group is not None:
+                    groups[str(logical_id)] = target_group
+        if not groups:
+            return []
+        rules: list[http.AlbRule] = []
+        for logical_id, resource_type in self.types.items():
+            if resource_type == LISTENER_RULE:
+                props = self._properties(self.resources[logical_id])
+                assert props.entries is not None
+                group = self._forwarded_group(props.entries.get("Actions"), groups)
+                if group is None:
+                    continue
+                priority = self._int(
+                    self._required(props, "Priority", "a number 1-50000"), 1, 1, 50000, "Priority"
+                )
+                rules.append(self._listener_rule(str(logical_id), group, groups, props, priority, warnings))
+            elif resource_type == LISTENER:
+                props = self._properties(self.resources[logical_id])
+                assert props.entries is not None
+                group = self._forwarded_group(props.entries.get("DefaultActions"), groups)
+                if group is not None:
+                    function, multi = groups[group]
+                    rules.append(http.AlbRule(group, function, None, multi_value=multi, name=str(logical_id)))
+        return rules
+
+    def _ref_target(self, node: Node) -> str | None:
+        written = as_intrinsic(node.value)
+        if written is not None and written.name == "Ref" and isinstance(written.value, str):
+            return written.value
+        return None
+
+    def _lambda_target_group(self, logical_id: str) -> tuple[str, bool] | None:
+        props = self._properties(self.resources[logical_id])
+        assert props.entries is not None
+        entries = props.entries
+        kind = entries.get("TargetType")
+        if kind is None or self._scalar(kind, "a target type") != "lambda":
+            return None
+        targets = entries.get("Targets")
+        if targets is None or not targets.items:
+            raise self.error(
+                targets or props, "a lambda target group needs Targets: [{Id: !GetAtt Function.Arn}]"
+            )
+        target = self._mapping_of(targets.items[0], ("Id", "AvailabilityZone", "Port"))
+        id_node = self._required(targets.items[0], "Id", "!GetAtt Function.Arn")
+        function = arn_name(self._string(id_node, "!GetAtt Function.Arn"))
+        if function not in self.function_names.values():
+            raise self.error(target["Id"], f"{function!r} is not a function of this template")
+        multi = False
+        attributes = entries.get("TargetGroupAttributes")
+        for item in attributes.items or [] if attributes is not None else []:
+            pair = self._mapping_of(item, ("Key", "Value"))
+            if (
+                "Key" in pair
+                and self._scalar(pair["Key"], "an attribute") == "lambda.multi_value_headers.enabled"
+            ):
+                multi = str(self._scalar(pair["Value"], "true or false")).lower() == "true"
+        return function, multi
+
+    def _forwarded_group(self, actions: Node | None, groups: dict[str, tuple[str, bool]]) -> str | None:
+        for action in (actions.items or []) if actions is not None else []:
+            if action.entries is None:
+                continue
+            arns = [action.entries["TargetGroupArn"]] if "TargetGroupArn" in action.entries else []
+            forward = action.entries.get("ForwardConfig")
+            if forward is not None and forward.entries is not None and "TargetGroups" in forward.entries:
+                arns += [
+                    item.entries["TargetGroupArn"]
+                    for item in forward.entries["TargetGroups"].items or []
+                    if item.entries is not None and "TargetGroupArn" in item.entries
+                ]
+            for node in arns:
+                target = self._ref_target(node)
+                if target in groups:
+                    return target
+        return None
+
+    def _listener_rule(
+        self,
+        logical_id: str,
+        group: str,
+        groups: dict[str, tuple[str, bool]],
+        props: Node,
+        priority: int,
+        warnings: list[str],
+    ) -> http.AlbRule:
+        assert props.entries is not None
+        conditions = props.entries.get("Conditions")
+        found: dict[str, tuple[str, ...]] = {"path-pattern": (), "host-header": (), "http-request-method": ()}
+        configs = {
+            "path-pattern": "PathPatternConfig",
+            "host-header": "HostHeaderConfig",
+            "http-request-method": "HttpRequestMethodConfig",
+        }
+        for condition in (conditions.items or []) if conditions is not None else []:
+            if condition.entries is None or "Field" not in condition.entries:
+                raise self.error(condition, "expected a condition with Field and Values")
+            field_name = self._string(condition.entries["Field"], "a condition field")
+            if field_name not in found:
+                warnings.append(
+                    str(
+                        self.error(
+                            condition.entries["Field"], f"{field_name} conditions are not checked by lambench"
+                        )
+                    )
+                )
+                continue
+            values_node = condition.entries.get("Values")
+            config = condition.entries.get(configs[field_name])
+            if values_node is None and config is not None and config.entries is not None:
+                values_node = config.entries.get("Values")
+            found[field_name] += self._strings(values_node, "a value")
+        function, multi = groups[group]
+        return http.AlbRule(
+            group,
+            function,
+            priority,
+            paths=found["path-pattern"],
+            hosts=found["host-header"],
+            methods=tuple(m.upper() for m in found["http-request-method"]),
+            multi_value=multi,
+            name=logical_id,
         )

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from lambench.core.config import FunctionConfig
 from lambench.core.record import record
 from lambench.core.runtime import errors, platform_logs, processes
+from lambench.core.runtime.cpu_limit import CpuLimiter
 from lambench.core.runtime.envvars import build_environment
 from lambench.core.runtime.figures import ERROR, SUCCESS, TIMEOUT, InvocationFigures
 from lambench.core.runtime.identifiers import log_stream_name, new_environment_id
@@ -117,6 +118,7 @@ class ExecutionEnvironment:
         credentials: dict[str, str] | None = None,
         account_environment: dict[str, str] | None = None,
         python: str = sys.executable,
+        cpu: CpuLimiter | None = None,
     ) -> None:
         self.config = config
         self.version = version
@@ -144,7 +146,7 @@ class ExecutionEnvironment:
             publish=hooks.log,
             wants_records=hooks.wants_records,
         )
-        self._host = RuntimeHost(config, python=python, logs=self._logs, memory=self._memory)
+        self._host = RuntimeHost(config, python=python, logs=self._logs, memory=self._memory, cpu=cpu)
         self._channel = self._host.channel
         self.runtime_api = self._channel.address
         self._retiring = False

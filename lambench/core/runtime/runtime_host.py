@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from lambench.core.config import FunctionConfig
 from lambench.core.runtime import processes
+from lambench.core.runtime.cpu_limit import CpuLimiter, cpu_share
 from lambench.core.runtime.log_capture import LogCapture
 from lambench.core.runtime.memory_watch import MemoryWatch
 from lambench.core.runtime.runtime_channel import EXIT, LOG, RuntimeChannel
@@ -22,8 +23,19 @@ from lambench.core.runtime.runtime_process import RuntimeProcess, reap, start_ru
 class RuntimeHost:
     """Runs one runtime process at a time behind the environment's channel, reading its output."""
 
-    def __init__(self, config: FunctionConfig, *, python: str, logs: LogCapture, memory: MemoryWatch) -> None:
+    def __init__(
+        self,
+        config: FunctionConfig,
+        *,
+        python: str,
+        logs: LogCapture,
+        memory: MemoryWatch,
+        cpu: CpuLimiter | None = None,
+    ) -> None:
         self._config = config
+        # CPU in proportion to memory (cpu_limit.py), applied to each runtime process it starts.
+        self._cpu = cpu
+        self._cpu_handle: object | None = None
         self._python = python
         self._logs = logs
         self._memory = memory
@@ -42,6 +54,8 @@ class RuntimeHost:
         """Start a runtime with environment `env` (see `runtime_process.start_runtime` for errors)."""
         runtime = start_runtime(self._config, env, self._python, retiring)
         self.runtime = runtime
+        if self._cpu is not None:
+            self._cpu_handle = self._cpu.attach(runtime.pid, cpu_share(self._config.memory_mb))
         self.channel.live = True
         if runtime.channel is not None:
             self.channel.adopt(runtime.channel)
@@ -117,6 +131,9 @@ class RuntimeHost:
             if fd is not None:
                 self.channel.unwatch(fd)
         reap(runtime)
+        if self._cpu is not None:
+            self._cpu.release(self._cpu_handle)
+            self._cpu_handle = None
         self._memory.release(runtime.pid)
         self.runtime = None
         self._logs.drop_partial()

@@ -30,6 +30,7 @@ from lambench.core.runtime.async_board import AsyncQueueSnapshot
 from lambench.core.runtime.async_config import AsyncConfig, destination_kind, resource_name
 from lambench.core.runtime.async_dispatch import CONDITION_SUCCESS, AsyncDispatcher
 from lambench.core.runtime.concurrency import AccountConcurrency, ConcurrencyLimits, check_provisioned_count
+from lambench.core.runtime.cpu_limit import make_limiter
 from lambench.core.runtime.environment import EnvironmentHooks, ExecutionEnvironment, Invocation, Outcome
 from lambench.core.runtime.identifiers import function_arn, new_request_id, new_trace_header
 from lambench.core.runtime.invoke_api import InvokeResult, InvokeTarget
@@ -97,11 +98,14 @@ class LocalLambda:
         seed: int | None = None,
         async_dir: Path | str | None = None,
         time_scale: float | None = None,
+        cpu_scaling: str = "off",
     ) -> None:
         if keep_alive_s <= 0 or max_lifetime_s <= 0:
             raise ValueError("keep_alive_s and max_lifetime_s must be positive")
         self._subscribers: list[Subscriber] = []
         self._subscribe_lock = threading.Lock()
+        #: How environments get CPU in proportion to memory: `off` (full speed), `auto`, `cgroup`, `duty`.
+        self.cpu = make_limiter(cpu_scaling)
         self._probe = probe or default_probe()
         self._python = python
         self._credentials = dict(credentials) if credentials else None
@@ -556,6 +560,7 @@ class LocalLambda:
             python=self._python,
             credentials=self._credentials,
             account_environment=self._account_environment,
+            cpu=self.cpu,
         )
         self._registry.count_environment(config.name)
         return env
@@ -571,6 +576,7 @@ class LocalLambda:
         self._async.close()
         self._pools.close(deadline)
         self._async.join(deadline)
+        self.cpu.close()
         if self._journal is not None:
             self._journal.close()
         if self._owned_versions_dir is not None:

@@ -113,6 +113,7 @@ COMMANDS: tuple[Command, ...] = (
     _command("versions", "publish and list versions of a function", "versions_cmd", "configure_versions"),
     _command("aliases", "create, update, list and delete aliases", "versions_cmd", "configure_aliases"),
     _command("load", "drive a function with many invokes; show throttles, cold starts and cost", "load_cmd"),
+    _command("tune", "run a function at several memory sizes and find the cheapest and fastest", "tune_cmd"),
     _command("logs", "print or follow a function's log", "logs_cmd"),
     _command("metrics", "print a function's CloudWatch metrics for a window", "metrics_cmd"),
     _command("serve", "run the project's embedded AWS account until Ctrl-C", "serve_cmd", "configure_serve"),

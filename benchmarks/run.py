@@ -16,6 +16,8 @@ Figures printed:
 - the HTTP front door: requests per second and p50/p99 through an HttpApi route at concurrency 1
   and 16, beside the same invokes through the engine and a bare uvicorn server
   (`benchmarks/front_door.py`);
+- CPU scaled to memory: each mechanism's measured share beside its target at 128, 512 and
+  1,769 MB, and the warm invoke with scaling on beside off (`benchmarks/cpu_scaling.py`);
 - the invocation timeline's peak memory after 100,000 invocations, beside keeping them all;
 - the logs, backends, hot reload and TUI figures of the sibling modules;
 - start-up of each command as a user runs it (`benchmarks/startup.py`), beside `python -I -c pass`
@@ -41,6 +43,7 @@ from pathlib import Path
 
 from benchmarks.async_invoke import async_figures
 from benchmarks.backends import backend_figures
+from benchmarks.cpu_scaling import cpu_scaling_figures
 from benchmarks.event_sources import event_source_figures
 from benchmarks.front_door import front_door_figures
 from benchmarks.logs import log_figures
@@ -410,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     async_figures(args.quick)
     event_source_figures(args.quick)
     front_door_figures(args.quick)
+    cpu_scaling_figures(args.quick)
     timeline_memory_figures(20_000 if args.quick else 100_000)
     event_template_figures(20 if args.quick else 200)
     log_figures(args.quick)

@@ -82,3 +82,22 @@ def test_the_duty_cycle_leaves_nothing_stopped(tmp_path: Path) -> None:
     # The engine closed: its runtime is gone, and the supervisor thread with it.
     assert wait_for(lambda: not pid_alive(pid), timeout=5)
     limiter.close()
+
+
+def test_the_command_line_turns_scaling_on_for_one_invoke(tmp_path: Path) -> None:
+    import re
+    import textwrap
+
+    from tests.helpers import lambench
+
+    (tmp_path / "app.py").write_text(textwrap.dedent(BURN))
+    common = ("invoke", "--handler", "app.handler", "--code-dir", str(tmp_path), "--memory", "128")
+    scaled = lambench(*common, "--timeout", "30", "--cpu-scaling", "duty", "--event-json", '{"cpu_s": 0.05}')
+    plain = lambench(*common, "--timeout", "30", "--event-json", '{"cpu_s": 0.05}')
+    durations = []
+    for done in (scaled, plain):
+        assert done.returncode == 0, done.stderr
+        match = re.search(r"REPORT RequestId: \S+\tDuration: ([\d.]+) ms", done.stderr)
+        assert match, done.stderr
+        durations.append(float(match.group(1)))
+    assert durations[0] >= 4 * durations[1], durations

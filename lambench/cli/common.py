@@ -41,6 +41,14 @@ def add_project_and_runtime_options(parser: argparse.ArgumentParser) -> None:
         help="fail a Node.js function's init when the local node's major version is not its "
         "runtime's (default: a warning in its log)",
     )
+    parser.add_argument(
+        "--cpu-scaling",
+        choices=("off", "auto", "cgroup", "duty"),
+        default=None,
+        help="give each environment CPU in proportion to its memory, as on AWS (one vCPU at 1,769 MB): "
+        "auto uses a cgroup quota where lambench may create cgroups, else a duty cycle (default: off, "
+        "full speed)",
+    )
 
 
 def add_adhoc_options(parser: argparse.ArgumentParser) -> None:

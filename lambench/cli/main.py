@@ -76,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "strict_runtime", False):
         # Read where runtimes start (core/runtime/node.py), in this process and its children.
         os.environ["LAMBENCH_STRICT_RUNTIME"] = "1"
+    if getattr(args, "cpu_scaling", None):
+        os.environ["LAMBENCH_CPU_SCALING"] = args.cpu_scaling  # read by LocalLambda
     try:
         return int(args.run(args))
     except UserError as exc:

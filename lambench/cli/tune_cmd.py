@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     name = require_function(loaded, args.name, args.project)
     payload = read_event(args, name)
     interactive = sys.stderr.isatty() and not args.json
-    with service_errors(), open_service(args, loaded, cpu_scaling="auto") as service:
+    with service_errors(), open_service(args, loaded, cpu_scaling=args.cpu_scaling or "auto") as service:
         try:
             tuner = Tuner(service, name, payload, requests=args.requests, concurrency=args.concurrency)
         except TuneError as exc:

@@ -16,6 +16,7 @@ published as a record to subscribers (the timeline, the log tail and the metrics
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -98,14 +99,15 @@ class LocalLambda:
         seed: int | None = None,
         async_dir: Path | str | None = None,
         time_scale: float | None = None,
-        cpu_scaling: str = "off",
+        cpu_scaling: str | None = None,
     ) -> None:
         if keep_alive_s <= 0 or max_lifetime_s <= 0:
             raise ValueError("keep_alive_s and max_lifetime_s must be positive")
         self._subscribers: list[Subscriber] = []
         self._subscribe_lock = threading.Lock()
-        #: How environments get CPU in proportion to memory: `off` (full speed), `auto`, `cgroup`, `duty`.
-        self.cpu = make_limiter(cpu_scaling)
+        #: How environments get CPU in proportion to memory: `off` (full speed), `auto`, `cgroup`, `duty`;
+        #: by default LAMBENCH_CPU_SCALING's (`--cpu-scaling`), else off (cpu_limit.py says why).
+        self.cpu = make_limiter(cpu_scaling or os.environ.get("LAMBENCH_CPU_SCALING") or "off")
         self._probe = probe or default_probe()
         self._python = python
         self._credentials = dict(credentials) if credentials else None

@@ -78,6 +78,7 @@ DEMO_EXPECTED = {
     "memory-hog": ("memory-hog", "app.handler", 128, 3, {}),
     "logger": ("logger", "app.handler", 128, 3, {}),
     "orders": ("orders", "app.handler", 128, 3, {"TABLE_NAME": "OrdersTable"}),
+    "crunch": ("crunch", "app.handler", 128, 30, {}),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -103,9 +104,19 @@ def test_a_real_tune_finds_the_cpu_bound_handler_slow_at_128_mb(tmp_path: Path) 
         "--strategy",
         "speed",
         "--json",
+        "--svg",
+        str(tmp_path / "tune.svg"),
+        "--html",
+        str(tmp_path / "tune.html"),
     )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
+    svg = ElementTree.parse(tmp_path / "tune.svg").getroot()
+    texts = [element.text for element in svg.iter("{http://www.w3.org/2000/svg}text")]
+    assert "128 MB" in texts and "1024 MB" in texts and "recommended" in texts
+    assert len(list(svg.iter("{http://www.w3.org/2000/svg}polyline"))) == 2  # duration and cost
+    page = (tmp_path / "tune.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and page.count("<tr><td>") == 2 and "<svg" in page
     assert set(report) == {"function", "strategy", "cpu_mechanism", "recommended_memory_mb", "sizes"}
     assert report["cpu_mechanism"] != "none"
     small, large = report["sizes"]

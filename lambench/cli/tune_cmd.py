@@ -55,6 +55,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     add_event_options(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--svg", metavar="FILE", help="also write the chart (duration and cost) as SVG")
+    parser.add_argument("--html", metavar="FILE", help="also write a page with the chart and the table")
     parser.set_defaults(run=run)
 
 
@@ -91,11 +93,28 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         report = tuner.run(sizes, args.strategy, progress)
+    _export(report, args)
     if args.json:
         print(json.dumps(as_json(report), indent=2))
     else:
         print_report(report)
     return 0
+
+
+def _export(report: TuneReport, args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from lambench.core.tune_chart import tune_html, tune_svg
+
+    for option, target, render in (("--svg", args.svg, tune_svg), ("--html", args.html, tune_html)):
+        if not target:
+            continue
+        try:
+            Path(target).write_text(render(report), encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"{option} {target}: {exc.strerror}") from None
+        if not args.json:
+            print(f"lambench tune: wrote {target}", file=sys.stderr)
 
 
 def as_json(report: TuneReport) -> dict[str, object]:

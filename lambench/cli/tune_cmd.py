@@ -21,8 +21,6 @@ from lambench.cli.invoke_cmd import add_event_options, read_event
 if TYPE_CHECKING:
     from lambench.core.tune import TuneReport
 
-_CHART_WIDTH = 36
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the `tune` command's description and options (`cli.commands` names it)."""
@@ -145,43 +143,6 @@ def as_json(report: TuneReport) -> dict[str, object]:
 
 def print_report(report: TuneReport) -> None:
     """The table, a chart of duration and cost against memory, and the recommendation."""
-    rows = [
-        ("memory", "vCPU", "cold", "p50", "p95", "billed", "$/1M x86", "$/1M arm", "errors"),
-        *(
-            (
-                f"{r.memory_mb} MB",
-                f"{r.cpu_vcpus:.2f}",
-                f"{r.cold_ms:.1f} ms" if r.cold_ms is not None else "-",
-                f"{r.p50_ms:.1f} ms",
-                f"{r.p95_ms:.1f} ms",
-                f"{r.billed_ms:.0f} ms",
-                f"{r.cost_x86_per_million:.4f}",
-                f"{r.cost_arm_per_million:.4f}",
-                str(r.errors),
-            )
-            for r in report.results
-        ),
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print(
-            "  ".join(
-                cell.rjust(width) if i else cell.ljust(width)
-                for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-            )
-        )
-    slowest = max((r.p50_ms for r in report.results), default=0.0) or 1.0
-    costs = [r.cost_x86 for r in report.results]
-    cheapest, dearest = min(costs, default=0.0), max(costs, default=0.0)
-    heading = "cost per invocation (x86_64, cheapest to dearest)"
-    print(f"\n  {'duration (p50, from 0)':<{_CHART_WIDTH + 9}}  {heading}")
-    for r in report.results:
-        duration = "█" * max(1, round(r.p50_ms / slowest * _CHART_WIDTH))
-        # Costs of nearby sizes differ by a few percent: drawn across their range, not from zero.
-        spread = (r.cost_x86 - cheapest) / (dearest - cheapest) if dearest > cheapest else 0.0
-        cost = "▒" * (1 + round(spread * (_CHART_WIDTH - 1)))
-        print(f"  {r.memory_mb:>5} MB {duration:<{_CHART_WIDTH}}  {cost} ${r.cost_x86_per_million:.4f}/1M")
-    if report.recommended_mb is None:
-        print("\nno recommendation: every size had failed invocations")
-    else:
-        print(f"\nrecommended for {report.strategy}: {report.recommended_mb} MB")
+    from lambench.core.tune import report_lines
+
+    print("\n".join(report_lines(report)))

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from lambench.core.runtime.service import LocalLambda
 
 DEFAULT_SIZES = (128, 256, 512, 1024, 1769, 3008)
+#: Columns of each bar in the terminal chart.
+_CHART_WIDTH = 36
 STRATEGIES = ("cost", "speed", "balanced")
 
 
@@ -229,3 +231,51 @@ class Tuner:
         for thread in threads:
             thread.join()
         return summarise(size, cpu, cold, warm, errors)
+
+
+def report_lines(report: TuneReport) -> list[str]:
+    """The table, a chart of duration and cost against memory, and the recommendation, as text lines."""
+    out: list[str] = []
+    rows = [
+        ("memory", "vCPU", "cold", "p50", "p95", "billed", "$/1M x86", "$/1M arm", "errors"),
+        *(
+            (
+                f"{r.memory_mb} MB",
+                f"{r.cpu_vcpus:.2f}",
+                f"{r.cold_ms:.1f} ms" if r.cold_ms is not None else "-",
+                f"{r.p50_ms:.1f} ms",
+                f"{r.p95_ms:.1f} ms",
+                f"{r.billed_ms:.0f} ms",
+                f"{r.cost_x86_per_million:.4f}",
+                f"{r.cost_arm_per_million:.4f}",
+                str(r.errors),
+            )
+            for r in report.results
+        ),
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out.append(
+            "  ".join(
+                cell.rjust(width) if i else cell.ljust(width)
+                for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+    slowest = max((r.p50_ms for r in report.results), default=0.0) or 1.0
+    costs = [r.cost_x86 for r in report.results]
+    cheapest, dearest = min(costs, default=0.0), max(costs, default=0.0)
+    heading = "cost per invocation (x86_64, cheapest to dearest)"
+    out.append(f"\n  {'duration (p50, from 0)':<{_CHART_WIDTH + 9}}  {heading}")
+    for r in report.results:
+        duration = "█" * max(1, round(r.p50_ms / slowest * _CHART_WIDTH))
+        # Costs of nearby sizes differ by a few percent: drawn across their range, not from zero.
+        spread = (r.cost_x86 - cheapest) / (dearest - cheapest) if dearest > cheapest else 0.0
+        cost = "▒" * (1 + round(spread * (_CHART_WIDTH - 1)))
+        out.append(
+            f"  {r.memory_mb:>5} MB {duration:<{_CHART_WIDTH}}  {cost} ${r.cost_x86_per_million:.4f}/1M"
+        )
+    if report.recommended_mb is None:
+        out.append("\nno recommendation: every size had failed invocations")
+    else:
+        out.append(f"\nrecommended for {report.strategy}: {report.recommended_mb} MB")
+    return out

@@ -34,6 +34,7 @@ _MAIN_SCREEN_ACTIONS = frozenset(
         *("invoke", "invoke_async", "invoke_again", "filter", "filter_logs", "jump_to_logs"),
         *("follow_logs", "clear_logs", "pick_event", "save_event", "choose_qualifier", "visualize"),
         "scope_logs",
+        "tune",
     }
 )
 
@@ -61,6 +62,7 @@ class LambenchApp(LogPaneActions, QualifierChoice, App[None]):
         Binding("s", "save_event", "Save event", id="save-event"),
         Binding("q", "choose_qualifier", "Qualifier", id="choose-qualifier"),
         Binding("v", "visualize", "Visualize", id="visualize"),
+        Binding("u", "tune", "Tune", id="tune", show=False),
         Binding("t", "next_theme", "Theme", id="next-theme"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("l", "filter_logs", "Log filter", id="filter-logs"),
@@ -295,6 +297,16 @@ class LambenchApp(LogPaneActions, QualifierChoice, App[None]):
 
         target = self._target(function)
         self.push_screen(VisualizerScreen(self.session, target, self.query_one(EventEditor).text or "{}"))
+
+    def action_tune(self) -> None:
+        """Run the selected function at several memory sizes (power tuning) on a screen of its own."""
+        function = self._selected()
+        if self.session is None or function is None:
+            self.notify("no function selected yet", severity="warning")
+            return
+        from lambench.tui.tune_screen import TuneScreen
+
+        self.push_screen(TuneScreen(self.session, function, self.query_one(EventEditor).text or "{}"))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The main screen's actions only while the main screen is showing (F4/F5 are priority keys)."""

@@ -36,6 +36,7 @@ _MAIN_COMMANDS = (
     ("Choose qualifier", "Invoke a version or alias", "choose_qualifier"),
     ("Pick an event", "Templates, saved and shared events", "pick_event"),
     ("Visualize", "Environments, concurrency, cold starts, load", "visualize"),
+    ("Tune memory", "Run the function at several memory sizes; the cheapest and fastest", "tune"),
     ("Save the event", "Save the editor's event for the function", "save_event"),
     ("Filter functions", "Focus the function filter", "filter"),
     ("Filter logs", "Focus the log filter", "filter_logs"),

@@ -405,6 +405,17 @@ def test_serve_answers_the_templates_routes_logs_each_request_and_reloads(projec
         handler = project / "hello" / "app.py"
         handler.write_text(handler.read_text().replace('"hello world"', '"hello again"'))
         assert wait_for(lambda: b"hello again" in get(port, "/hello")[1], timeout=20)
+        # A route added to the template is served once the template reloads.
+        assert get(port, "/hi")[0] == 403
+        template = project / "template.yaml"
+        route = (
+            "        Hi:\n          Type: Api\n          Properties:\n"
+            "            Path: /hi\n            Method: get\n"
+        )
+        text = template.read_text()
+        anchor = "            Path: /hello\n            Method: get\n"
+        template.write_text(text.replace(anchor, anchor + route, 1))
+        assert wait_for(lambda: get(port, "/hi")[0] == 200, timeout=20)
     finally:
         stop_serve(process)
         reader.join(5)

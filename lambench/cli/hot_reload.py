@@ -36,7 +36,11 @@ def start_hot_reload(backend: LocalBackend, args: argparse.Namespace, loaded: Lo
     project_dir = Path(args.project).resolve()
     template = None if getattr(args, "handler", None) else find_template(project_dir)
     reloader = HotReloader(
-        backend.service, project_dir=project_dir, template=template, deployments=loaded.deployments
+        backend.service,
+        project_dir=project_dir,
+        template=template,
+        deployments=loaded.deployments,
+        on_project=lambda project: backend.update_front_doors(project.http),
     )
     reloader.start()
     return reloader

@@ -276,6 +276,12 @@ class LocalBackend:
         self.front_door = server
         return server
 
+    def update_front_doors(self, doors: HttpFrontDoors) -> None:
+        """The template changed: serve its routes from the next request (new ports need a restart)."""
+        self.http = doors
+        if self.front_door is not None:
+            self.front_door.door.update(doors)
+
     def close_with(self, closer: Callable[[], None]) -> None:
         """Run `closer` first when the backend closes (a hot reloader watching this service)."""
         self._closers.append(closer)

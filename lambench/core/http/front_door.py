@@ -88,6 +88,18 @@ class FrontDoor:
         self.api_port: int | None = None
         self.alb_port: int | None = None
 
+    def update(self, doors: HttpFrontDoors) -> None:
+        """Serve `doors`' APIs and load balancer rules from the next request (hot reload).
+
+        Function URLs keep their ports: one added to the template is served after a restart.
+        """
+        table = RouteTable(doors)
+        urls = {url.function: url for url in doors.urls}
+        self.url_ports = {port: urls.get(url.function, url) for port, url in self.url_ports.items()}
+        # One assignment each: a request in flight keeps the table it matched against.
+        self.doors = doors
+        self.table = table
+
     def close(self) -> None:
         """Stop taking work; requests in flight finish on their threads."""
         self._pool.shutdown(wait=False, cancel_futures=True)

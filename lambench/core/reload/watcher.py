@@ -36,7 +36,8 @@ class HotReloader:
 
     `load` re-reads the project when its template changes (by default `load_project` on
     `project_dir`). `deployments` are the template's settings, re-applied to the functions a change
-    touches (AutoPublishAlias, provisioned and reserved concurrency).
+    touches (AutoPublishAlias, provisioned and reserved concurrency). `on_project` is called with
+    each template read successfully (the HTTP front door takes its routes from it).
     """
 
     def __init__(
@@ -47,6 +48,7 @@ class HotReloader:
         template: Path | None = None,
         deployments: Mapping[str, Deployment] | None = None,
         load: Callable[[], Project] | None = None,
+        on_project: Callable[[Project], None] | None = None,
         quiet_s: float = 0.05,
         max_delay_s: float = 1.0,
     ) -> None:
@@ -55,6 +57,7 @@ class HotReloader:
         self._template = template.resolve() if template is not None else None
         self._deployments = dict(deployments or {})
         self._load = load or self._load_project
+        self._on_project = on_project
         self._quiet_s = quiet_s
         self._max_delay_s = max_delay_s
         self._functions = {config.name: config for config in service.functions()}
@@ -198,6 +201,11 @@ class HotReloader:
                 files = changed
             else:
                 retired += self._apply_template(project, touched, handled)
+                if self._on_project is not None:
+                    try:
+                        self._on_project(project)
+                    except Exception:  # a listener's failure must not stop reloading
+                        _log.exception("a hot-reload listener failed")
         for path in changed:
             for root, names in self._roots().items():
                 if _under(path, [root]):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lambench.core.config import FunctionConfig
+from lambench.core.pids import alive
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent
@@ -80,13 +81,8 @@ def pid_alive(pid: int) -> bool:
         return state not in ("Z", "X")
     except (FileNotFoundError, ProcessLookupError, IndexError):
         pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return not os.path.isdir("/proc")
+    # Without /proc (macOS) the signal probe decides; with it, a missing stat file means gone.
+    return alive(pid) and not os.path.isdir("/proc")
 
 
 def descendants(pid: int) -> list[int]:

@@ -524,3 +524,16 @@ def test_a_streaming_handler_answers_what_it_wrote(one: Any) -> None:
         )
         _, payload, _ = invoke(other, handler)
         assert (payload["errorType"], payload["errorMessage"]) == ("Error", message)
+
+
+def test_the_functions_own_node_modules_are_found(one: Any) -> None:
+    service = one(
+        {
+            "node_modules/left-pad/package.json": '{"name": "left-pad", "main": "lib.js"}',
+            "node_modules/left-pad/lib.js": "module.exports = (s, n) => String(s).padStart(n, '0');",
+            "src/index.mjs": "import pad from 'left-pad';\nexport const handler = async () => pad(7, 3);",
+        },
+        "src/index.handler",
+    )
+    result, payload, _ = invoke(service)
+    assert (result.function_error, payload) == (None, "007")

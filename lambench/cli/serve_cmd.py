@@ -35,8 +35,9 @@ def configure_serve(serve: argparse.ArgumentParser) -> None:
         "lambench's engine. While it runs, other lambench commands of the project (invoke, load) use "
         "this account instead of a private one, so what handlers write can be inspected afterwards, "
         "and 'lambench env' prints the variables that point the AWS CLI at it. The template's API "
-        "routes (Api and HttpApi events) and function URLs are served over HTTP on 127.0.0.1 as "
-        "API Gateway and Lambda answer them, one access line per request."
+        "routes (Api and HttpApi events), function URLs and load balancer rules (Lambda target "
+        "groups) are served over HTTP on 127.0.0.1 as API Gateway, Lambda and ELB answer them, one "
+        "access line per request."
     )
     add_project_and_runtime_options(serve)
     serve.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")

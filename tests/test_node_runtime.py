@@ -537,3 +537,39 @@ def test_the_functions_own_node_modules_are_found(one: Any) -> None:
     )
     result, payload, _ = invoke(service)
     assert (result.function_error, payload) == (None, "007")
+
+
+def test_invoke_with_response_stream_reads_a_streaming_handler_through_the_account(tmp_path: Path) -> None:
+    from lambench.core.backends.local import LocalBackend
+    from tests.helpers import account_client
+
+    streamer = node_function(
+        tmp_path,
+        {
+            "index.mjs": """
+            export const handler = awslambda.streamifyResponse(async (event, stream) => {
+              stream.setContentType('text/csv');
+              stream.write('a,b\\\\n');
+              stream.end('1,2\\\\n');
+            });
+            export const broken = awslambda.streamifyResponse(async () => { throw new Error('no stream'); });
+            """
+        },
+        name="streamer",
+    )
+    broken = FunctionConfig.create(
+        name="broken", handler="index.broken", code_dir=streamer.code_dir, runtime="nodejs20.x"
+    )
+    with LocalBackend([streamer, broken], project_dir=tmp_path, share=False, log_store=False) as backend:
+        backend.account.start()
+        client = account_client(backend, "lambda")
+        answer = client.invoke_with_response_stream(FunctionName="streamer", Payload=b"{}")
+        assert answer["StatusCode"] == 200 and answer["ResponseStreamContentType"] == "text/csv"
+        events = list(answer["EventStream"])
+        chunks = b"".join(e["PayloadChunk"]["Payload"] for e in events if "PayloadChunk" in e)
+        assert chunks == b"a,b\\n1,2\\n"
+        assert "InvokeComplete" in events[-1] and "ErrorCode" not in events[-1]["InvokeComplete"]
+        failed = list(client.invoke_with_response_stream(FunctionName="broken", Payload=b"{}")["EventStream"])
+        complete = failed[-1]["InvokeComplete"]
+        assert complete["ErrorCode"] == "Error"
+        assert json.loads(complete["ErrorDetails"])["errorMessage"] == "no stream"

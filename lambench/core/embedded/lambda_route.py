@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from lambench.core.runtime.service import LocalLambda
 
 _INVOKE_PATH_RE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
+# InvokeWithResponseStream: the answer comes back as event-stream messages (event_stream.py).
+_STREAM_PATH_RE = re.compile(r"^/2021-11-15/functions/(?P<name>[^/]+)/response-streaming-invocations/?$")
 _HTTP_REASONS = {200: "OK", 202: "Accepted", 204: "No Content"}
 
 
@@ -34,7 +36,12 @@ class LambdaInvokeRoute:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes] | None:
         if environ.get("REQUEST_METHOD") != "POST":
             return None
-        match = _INVOKE_PATH_RE.match(environ.get("PATH_INFO", ""))
+        path = environ.get("PATH_INFO", "")
+        match = _INVOKE_PATH_RE.match(path)
+        streaming = False
+        if match is None:
+            match = _STREAM_PATH_RE.match(path)
+            streaming = match is not None
         if match is None:
             return None
         name = unquote(match.group("name"))
@@ -55,6 +62,8 @@ class LambdaInvokeRoute:
             )
         except errors.LambdaServiceError as exc:
             return error_response(exc, start_response)
+        if streaming:
+            return _streamed(result, start_response)
         headers = [
             ("Content-Type", result.content_type),
             ("x-amzn-RequestId", result.request_id),
@@ -69,6 +78,36 @@ class LambdaInvokeRoute:
         status = result.status_code
         start_response(f"{status} {_HTTP_REASONS.get(status, 'OK')}", headers)
         return [result.payload]
+
+
+def _streamed(result: Any, start_response: StartResponse) -> list[bytes]:
+    """InvokeWithResponseStream's answer: the payload as one PayloadChunk, then InvokeComplete.
+
+    lambench's runtimes hand the engine a streaming handler's answer whole, so it is one chunk.
+    """
+    from lambench.core.embedded.event_stream import invoke_complete, payload_chunk
+
+    error_details = None
+    if result.function_error is not None:
+        error_details = result.payload.decode("utf-8", "replace")
+    body = b"".join(
+        [
+            *([payload_chunk(result.payload)] if result.function_error is None and result.payload else []),
+            invoke_complete(
+                result.figures.error_type if result.function_error else None, error_details, result.log_result
+            ),
+        ]
+    )
+    # The body is event-stream framed; Content-Type names what the function streamed (the API's
+    # ResponseStreamContentType).
+    headers = [
+        ("Content-Type", result.content_type or "application/octet-stream"),
+        ("x-amzn-RequestId", result.request_id),
+        ("X-Amz-Executed-Version", result.executed_version or "$LATEST"),
+        ("Content-Length", str(len(body))),
+    ]
+    start_response("200 OK", headers)
+    return [body]
 
 
 def error_response(exc: errors.LambdaServiceError, start_response: StartResponse) -> list[bytes]:

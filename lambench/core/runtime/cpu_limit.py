@@ -182,6 +182,9 @@ class DutyCycleLimiter(CpuLimiter):
 
     def _run(self) -> None:
         # One period: every group runs, then each is stopped once its share of the period is used.
+        # This thread wakes late (more so on a busy machine): how late it stopped each group last
+        # time is taken off the next period's run, so the share stays near its target.
+        late: dict[int, float] = {}
         while not self._stop.is_set():
             with self._lock:
                 groups = sorted(self._groups.items(), key=lambda item: item[1])
@@ -190,11 +193,14 @@ class DutyCycleLimiter(CpuLimiter):
                 with contextlib.suppress(OSError):
                     os.killpg(pid, signal.SIGCONT)
             for pid, share in groups:
-                wait = start + share * PERIOD_S - time.monotonic()
+                deadline = start + share * PERIOD_S
+                wait = deadline - late.get(pid, 0.0) - time.monotonic()
                 if wait > 0:
                     self._stop.wait(wait)
                 with contextlib.suppress(OSError):
                     os.killpg(pid, signal.SIGSTOP)
+                overshoot = time.monotonic() - (deadline - late.get(pid, 0.0))
+                late[pid] = min(share * PERIOD_S * 0.5, 0.8 * late.get(pid, 0.0) + 0.2 * max(0.0, overshoot))
             rest = start + PERIOD_S - time.monotonic()
             if rest > 0:
                 self._stop.wait(rest)

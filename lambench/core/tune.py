@@ -19,6 +19,7 @@ from lambench.core.config import FunctionConfig
 from lambench.core.limits import MEMORY_MAX_MB, MEMORY_MIN_MB
 from lambench.core.record import record, replace
 from lambench.core.timeline.cost import ARM64, DURATION_TIERS, REQUEST_USD_PER_MILLION, X86_64, gb_seconds
+from lambench.core.timeline.histogram import nearest_rank
 
 if TYPE_CHECKING:
     from lambench.core.runtime.service import LocalLambda
@@ -63,12 +64,6 @@ def invocation_cost(memory_mb: int, billed_ms: float, architecture: str) -> floa
     return REQUEST_USD_PER_MILLION / 1_000_000 + gb_seconds(memory_mb, billed_ms) * first_tier_price(
         architecture
     )
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    rank = max(1, round(q / 100 * len(ordered) + 0.5 - 1e-9))
-    return ordered[min(len(ordered), rank) - 1]
 
 
 @record(frozen=True)
@@ -133,7 +128,8 @@ def summarise(
     errors: int,
 ) -> SizeResult:
     """One size's result from (duration, billed) of its warm invocations and its cold one."""
-    durations = [d for d, _ in warm] or [0.0]
+    durations = sorted(d for d, _ in warm) or [0.0]
+    p50, p95 = nearest_rank(durations, (50, 95))
     billed = statistics.fmean(b for _, b in warm) if warm else 0.0
     return SizeResult(
         memory_mb=memory_mb,
@@ -142,8 +138,8 @@ def summarise(
         cold_init_ms=cold[1] if cold else None,
         warm=len(warm),
         errors=errors,
-        p50_ms=_percentile(durations, 50),
-        p95_ms=_percentile(durations, 95),
+        p50_ms=p50 or 0.0,
+        p95_ms=p95 or 0.0,
         billed_ms=billed,
         cost_x86=invocation_cost(memory_mb, billed, X86_64),
         cost_arm=invocation_cost(memory_mb, billed, ARM64),

@@ -24,10 +24,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from lambench.core.http.model import REST, Api, Authorizer
+from lambench.core.http.model import ACCOUNT_ID, REGION, REST, Api, Authorizer
 from lambench.core.http.proxy_responses import HttpResponse, message_response
 from lambench.core.http.request_events import (
-    ACCOUNT_ID,
     HttpRequest,
     api_id_for,
     http_event,
@@ -39,7 +38,6 @@ from lambench.core.record import record
 
 #: Runs the authorizer function synchronously: (function name, event JSON) -> (payload, function error).
 RunAuthorizer = Callable[[str, bytes], tuple[bytes, str | None]]
-REGION = "us-east-1"
 
 
 @record(frozen=True)

@@ -17,11 +17,10 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from lambench.core.digests import sha256_hex
-from lambench.core.http.model import DEFAULT_HTTP_STAGE, REST, Api
+from lambench.core.http.model import ACCOUNT_ID, DEFAULT_HTTP_STAGE, REST, Api
 from lambench.core.http.routing import RouteMatch
 from lambench.core.record import record
 
-ACCOUNT_ID = "123456789012"
 #: Content types whose bodies HTTP APIs and function URLs pass as text (the rest are base64).
 _TEXT_PREFIX = "text/"
 _TEXT_MARKERS = ("application/json", "application/xml", "application/javascript", "+json", "+xml")

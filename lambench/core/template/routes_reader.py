@@ -399,11 +399,7 @@ class HttpRouteReader(EventSourceReader):
         if api_key in entries:
             api_node = entries[api_key]
             # `!Ref MyApi` names the API by its logical id (resolving it would give a physical name).
-            written = as_intrinsic(api_node.value)
-            if written is not None and written.name == "Ref" and isinstance(written.value, str):
-                api_id = written.value
-            else:
-                api_id = self._string(api_node, "!Ref of an API in this template")
+            api_id = self._ref_target(api_node) or self._string(api_node, "!Ref of an API in this template")
             wanted = SERVERLESS_API if rest else SERVERLESS_HTTP_API
             if self.types.get(api_id) != wanted:
                 raise self.error(api_node, f"{api_id!r} is not an {wanted} of this template")
@@ -566,6 +562,7 @@ class HttpRouteReader(EventSourceReader):
         return rules
 
     def _ref_target(self, node: Node) -> str | None:
+        """The logical id a `!Ref` names, or None for any other value."""
         written = as_intrinsic(node.value)
         if written is not None and written.name == "Ref" and isinstance(written.value, str):
             return written.value
